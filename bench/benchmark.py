@@ -1,0 +1,89 @@
+"""The dataset-adapter contract: a one-class benchmark and the split it makes per normal class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.images import ImageSet
+from bench.params import HasParams, parameter_defaults
+
+NORMAL = ""  # anomaly_class of a normal test image
+
+
+@dataclass(frozen=True)
+class OneClassSplit:
+    """Normal training images, and test images with their ground truth.
+
+    `anomaly_class[i]` names the class an anomalous test image comes from (for per-class and
+    worst-class AUROC); it is `NORMAL` ("") for normal test images.
+    """
+
+    train: ImageSet
+    test: ImageSet
+    is_anomaly: np.ndarray
+    anomaly_class: np.ndarray
+    normal_class: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.test)
+        if self.is_anomaly.shape != (n,) or self.anomaly_class.shape != (n,):
+            raise ValueError(f"is_anomaly and anomaly_class must have one entry per test image ({n})")
+        if self.is_anomaly.dtype != bool:
+            raise ValueError("is_anomaly must be a bool array")
+        if not np.array_equal(self.is_anomaly, self.anomaly_class != NORMAL):
+            raise ValueError("anomaly_class must be empty exactly for the normal test images")
+        if self.is_anomaly.all() or not self.is_anomaly.any():
+            raise ValueError("the test set needs both normal and anomalous images")
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {
+            "train": len(self.train),
+            "test": len(self.test),
+            "test_normal": int((~self.is_anomaly).sum()),
+            "test_anomalous": int(self.is_anomaly.sum()),
+        }
+
+
+class Benchmark(HasParams):
+    """Base class of every dataset adapter.
+
+    Subclasses set `classes` (names of the normal classes, indexed by normal-class id), and
+    implement `split`. Adapters that read files set `folder` and `files` (paths relative to
+    `folder`) and `fetch_hint`; embedded ones leave `files` empty.
+    """
+
+    classes: ClassVar[tuple[str, ...]] = ()
+    folder: ClassVar[str] = ""
+    files: ClassVar[tuple[str, ...]] = ()
+    fetch_hint: ClassVar[str] = ""
+
+    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+        raise NotImplementedError
+
+    @property
+    def embedded(self) -> bool:
+        return not self.files
+
+    def data_dir(self, root: Path) -> Path:
+        return Path(root) / self.folder
+
+    def missing_files(self, root: Path) -> list[Path]:
+        directory = self.data_dir(root)
+        return [directory / name for name in self.files if not (directory / name).exists()]
+
+
+def validate_benchmark_class(name: str, cls: type) -> None:
+    """Registration-time checks for a dataset adapter."""
+    if not (isinstance(cls, type) and issubclass(cls, Benchmark)):
+        raise TypeError(f"dataset {name!r}: {cls!r} is not a bench.benchmark.Benchmark")
+    if not cls.classes:
+        raise TypeError(f"dataset {name!r} declares no classes")
+    if cls.files and not cls.folder:
+        raise TypeError(f"dataset {name!r} lists files but no folder")
+    parameter_defaults(cls)  # raises on an unusable __init__

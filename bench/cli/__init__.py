@@ -1,0 +1,48 @@
+"""`bench`: the command line. Each subcommand is a module with `add_parser` and `main`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from bench import __version__
+from bench.errors import UserError
+
+COMMANDS = ("run", "table", "list")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line that names the fix, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="bench",
+        description="nearbench: one-class novelty-detection benchmarks, from sweep to leaderboard.",
+        epilog="Start with `bench run` (every method on the embedded digits benchmark), then `bench table`.",
+    )
+    parser.add_argument("--version", action="version", version=f"nearbench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"bench.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except UserError as error:
+        print(f"bench {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"bench {args.command}: interrupted; finished cells keep their records", file=sys.stderr)
+        return 130

@@ -1,0 +1,110 @@
+"""`bench run`: plan a sweep, check it, skip what is done, run the rest, record every cell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench import paths, registry
+from bench.executors import EXECUTORS, make_executor
+
+EPILOG = """\
+SPEC is a comma list of names, globs and groups; a leading '-' removes: 'all,-csi', 'pyod-*'.
+Groups: all, and those `bench list groups` shows (datasets: standard, near, embedded).
+
+examples:
+  bench run                                   every method on the embedded benchmarks (smoke)
+  bench run --methods dn2,pyod-knn --datasets digits --classes 0,3 --seeds 0,1,2
+  bench run --methods dn2 --datasets near --profile paper --executor local --workers 4
+  bench run --methods dn2 --set dn2.k=5       change a hyper-parameter (a new record, never a reused one)
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a sweep of (method, dataset, class, seed) cells",
+        description="Run every (method, dataset, normal class, seed) cell of a sweep and write one JSON "
+        "record per cell. Everything is checked before the first cell runs; cells with a record are skipped.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--methods", default=registry.ALL, metavar="SPEC", help="methods to run (default: all)")
+    parser.add_argument("--datasets", default="embedded", metavar="SPEC", help="datasets (default: embedded)")
+    parser.add_argument("--classes", default="all", help="normal classes: all, or indices/names like 0,3 (default: all)")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    parser.add_argument("--profile", default="smoke", help="hyper-parameter profile: smoke (CPU, seconds) or paper (the published recipe)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME.PARAM=VALUE",
+                        help="override a method or dataset parameter; NAME may be a glob; VALUE is JSON or text (repeatable)")
+    parser.add_argument("--results", help="results root (default: $BENCH_RESULTS or ./results)")
+    parser.add_argument("--data-root", help="dataset root (default: $BENCH_DATA or ~/.cache/nearbench/data)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto = cuda if available)")
+    parser.add_argument("--executor", default="inline", choices=EXECUTORS, help="inline: this process; local: a pool of worker processes")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes for --executor local (default: CPU count)")
+    parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
+    parser.add_argument("--dry-run", action="store_true", help="print the cells, marked done or pending, and run nothing")
+    parser.add_argument("--strict", action="store_true", help="make missing data of datasets reached through a group an error")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=main)
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def main(args) -> int:
+    from bench.errors import UserError
+    from bench.plan import make_plan
+    from bench.runner import RunSettings
+    from bench.store import Store
+    from bench.sweep import Summary, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    data_root = paths.data_root(args.data_root)
+    plan = make_plan(
+        args.methods,
+        args.datasets,
+        classes=args.classes,
+        seeds=args.seeds,
+        profile=args.profile,
+        overrides=args.overrides,
+        data_root=data_root,
+        strict=args.strict,
+    )
+    if plan.skipped:
+        listing = "; ".join(f"{name} (`bench data fetch {name}`)" for name in plan.skipped)
+        print(f"notice: skipping datasets whose data is missing: {listing}", file=sys.stderr)
+    store = Store(paths.results_dir(args.results))
+    done = set() if args.rerun else {cell.key for cell in plan.cells if store.is_done(cell)}
+    pending = [cell for cell in plan.cells if cell.key not in done]
+
+    if args.dry_run:
+        for cell in plan.cells:
+            print(f"{'done   ' if cell.key in done else 'pending'}  {cell.key}")
+        print(f"{len(plan.cells)} cells: {len(done)} done, {len(pending)} pending")
+        return 0
+    if not pending:
+        print(Summary(skipped=len(done)).line(store))
+        return 0
+
+    settings = RunSettings(
+        device=resolve_device(args.device),
+        data_root=data_root,
+        cache_dir=paths.cache_dir(),
+        show_progress=not args.quiet and args.executor == "inline",
+    )
+    summary = run_sweep(
+        pending,
+        make_executor(args.executor, workers=args.workers),
+        store,
+        settings,
+        skipped=len(done),
+        progress=not args.quiet,
+    )
+    print(summary.line(store))
+    return 1 if summary.failed else 0

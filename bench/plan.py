@@ -1,0 +1,185 @@
+"""Plan: turn `bench run` arguments into cells, checking everything before anything runs.
+
+`make_plan` is a pure function of its arguments and of what files exist: it expands names,
+globs and groups, resolves each method's profile and the `--set` overrides, and fails with one
+UserError when a name is unknown, a profile or parameter does not exist, a class is out of
+range, or data or weights are missing. Datasets reached through a group (not named) whose data
+is missing are skipped with a notice instead, unless `strict`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from bench import registry
+from bench.cell import Cell
+from bench.detector import RunContext
+from bench.errors import UserError
+from bench.params import resolve_params
+
+
+@dataclass(frozen=True)
+class Override:
+    """`--set TARGET.PARAM=VALUE`: TARGET is a method or dataset name or glob."""
+
+    target: str
+    param: str
+    value: Any
+
+    @classmethod
+    def parse(cls, text: str) -> "Override":
+        head, sep, raw = text.partition("=")
+        target, dot, param = head.rpartition(".")
+        if not sep or not dot or not target or not param:
+            raise UserError(f"--set {text!r}: write NAME.PARAM=VALUE, e.g. --set dn2.k=3")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        return cls(target.strip(), param.strip(), value)
+
+
+@dataclass
+class Plan:
+    cells: list[Cell]
+    # dataset reached through a group → its missing files; those cells were left out
+    skipped: dict[str, list[Path]] = field(default_factory=dict)
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"--seeds {text!r}: give comma-separated integers, e.g. --seeds 0,1,2") from None
+    if not seeds:
+        raise UserError("--seeds is empty: give at least one integer")
+    return list(dict.fromkeys(seeds))
+
+
+def parse_classes(text: str, dataset: str, classes: Sequence[str]) -> list[int]:
+    """`all`, or a comma list of class indices or class names, checked against the dataset."""
+    if text.strip() == "all":
+        return list(range(len(classes)))
+    chosen = []
+    for token in (t.strip() for t in text.split(",") if t.strip()):
+        if token.isdigit() and int(token) < len(classes):
+            chosen.append(int(token))
+        elif token in classes:
+            chosen.append(classes.index(token))
+        else:
+            raise UserError(
+                f"--classes {token!r} is not a class of {dataset}: use 0–{len(classes) - 1} or a name "
+                f"({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''})"
+            )
+    return list(dict.fromkeys(chosen))
+
+
+def _apply_overrides(kind: str, name: str, cls: type, base: dict, overrides: Sequence[Override], used: set) -> dict:
+    values = dict(base)
+    for override in overrides:
+        if fnmatch.fnmatchcase(name, override.target):
+            values[override.param] = override.value
+            used.add(override)
+    try:
+        return resolve_params(cls, values)
+    except ValueError as error:
+        raise UserError(f"{kind} {name}: {error}") from None
+
+
+def _missing_data_message(name: str, benchmark, missing: list[Path], data_root: Path) -> str:
+    files = ", ".join(str(p.relative_to(benchmark.data_dir(data_root))) for p in missing[:4])
+    more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+    return (
+        f"dataset {name}: missing {files}{more} in {benchmark.data_dir(data_root)}; "
+        f"get it with `bench data fetch {name}`{' (' + benchmark.fetch_hint + ')' if benchmark.fetch_hint else ''}"
+    )
+
+
+def make_plan(
+    methods: str = registry.ALL,
+    datasets: str = "embedded",
+    *,
+    classes: str = "all",
+    seeds: str = "0",
+    profile: str = "smoke",
+    overrides: Sequence[str] = (),
+    data_root: Path = Path("."),
+    strict: bool = False,
+) -> Plan:
+    method_names = registry.methods.select(methods)
+    dataset_names = registry.datasets.select(datasets)
+    named = {token.strip() for token in datasets.split(",")} - set(registry.datasets.groups())
+    seed_list = parse_seeds(seeds)
+    parsed = [Override.parse(text) for text in overrides]
+    used: set[Override] = set()
+
+    method_params = {}
+    for name in method_names:
+        cls = registry.methods.get(name).factory
+        if profile not in cls.profiles:
+            raise UserError(f"method {name} has no profile {profile!r} (it has: {', '.join(cls.profiles)})")
+        method_params[name] = _apply_overrides("method", name, cls, cls.profiles[profile], parsed, used)
+
+    dataset_params, skipped = {}, {}
+    for name in dataset_names:
+        cls = registry.datasets.get(name).factory
+        params = _apply_overrides("dataset", name, cls, {}, parsed, used)
+        missing = cls(**params).missing_files(data_root)
+        if missing and (name in named or strict):
+            raise UserError(_missing_data_message(name, cls(**params), missing, data_root))
+        if missing:
+            skipped[name] = missing
+        else:
+            dataset_params[name] = params
+
+    unused = [o for o in parsed if o not in used]
+    if unused:
+        raise UserError(
+            f"--set {unused[0].target}.{unused[0].param}: {unused[0].target!r} matches no selected method or dataset"
+        )
+
+    _check_requirements(method_names, method_params, profile, data_root)
+
+    cells = []
+    for dataset, params in dataset_params.items():
+        class_names = registry.datasets.get(dataset).factory.classes
+        for method, normal_class, seed in itertools.product(
+            method_names, parse_classes(classes, dataset, class_names), seed_list
+        ):
+            cells.append(
+                Cell(
+                    method=method,
+                    dataset=dataset,
+                    normal_class=normal_class,
+                    seed=seed,
+                    profile=profile,
+                    method_params=method_params[method],
+                    dataset_params=params,
+                    class_name=class_names[normal_class],
+                )
+            )
+    return Plan(cells=cells, skipped=skipped)
+
+
+def _check_requirements(method_names, method_params, profile: str, data_root: Path) -> None:
+    """Every missing weight file of every selected method, in one error."""
+    ctx = RunContext(profile=profile, data_root=data_root)
+    missing = {}
+    for name in method_names:
+        cls = registry.methods.get(name).factory
+        for requirement in cls.requirements(method_params[name], ctx):
+            if not requirement.present:
+                missing.setdefault(requirement.path, (requirement, []))[1].append(name)
+    if missing:
+        requirement, users = next(iter(missing.values()))
+        others = f" ({len(missing) - 1} more file(s) missing)" if len(missing) > 1 else ""
+        elsewhere = f", or pass --set {users[0]}.{requirement.param}=PATH" if requirement.param else ""
+        raise UserError(
+            f"{requirement.what} for {', '.join(users)} not found at {requirement.path}{others}: "
+            f"{requirement.how_to_get}{elsewhere}"
+        )

@@ -1,0 +1,212 @@
+"""One registry per kind of plug-in: methods and datasets.
+
+A plug-in registers itself with a decorator that names it explicitly:
+
+    @register_method("dn2", groups=("knn",))
+    class DN2(FeatureDetector): ...
+
+Built-in plug-ins are the modules of `bench.methods` and `bench.datasets` (dropping a file
+there is enough); third-party ones are found through the entry-point groups
+`nearbench.methods` and `nearbench.datasets`. Lookups take exact names, globs (`pyod-*`) and
+groups (`all`, `near`, ...), as comma lists; a leading `-` removes what a token selects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import importlib.metadata
+import pkgutil
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from bench.errors import UserError
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered plug-in: its public name, the class that builds it, and how it is listed."""
+
+    name: str
+    factory: type
+    groups: tuple[str, ...]
+    description: str
+
+
+def natural_key(name: str) -> list:
+    """Sort key that puts `resnet9` before `resnet10`."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def first_line(doc: str | None) -> str:
+    return (doc or "").strip().splitlines()[0].strip() if (doc or "").strip() else ""
+
+
+class Registry:
+    """Name → plug-in class, filled by a decorator, loaded lazily on first lookup."""
+
+    def __init__(
+        self,
+        kind: str,
+        package: str,
+        entry_point_group: str,
+        validate: Callable[[str, type], None] = lambda name, cls: None,
+    ):
+        self.kind = kind
+        self.package = package
+        self.entry_point_group = entry_point_group
+        self._validate = validate
+        self._entries: dict[str, Entry] = {}
+        self._loaded = False
+
+    # -- registration -------------------------------------------------------------------
+    def register(self, name: str, *, groups: Iterable[str] = (), description: str | None = None):
+        """Class decorator: register `cls` under `name` in `groups`."""
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
+            raise ValueError(f"{self.kind} name {name!r}: use lower-case letters, digits, '.', '_', '-'")
+
+        def decorator(cls: type) -> type:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._validate(name, cls)
+            group_names = tuple(dict.fromkeys(groups))
+            if ALL in group_names:
+                raise ValueError(f"{self.kind} {name!r}: {ALL!r} is implicit, do not list it")
+            self._entries[name] = Entry(
+                name=name,
+                factory=cls,
+                groups=group_names,
+                description=description or first_line(cls.__doc__),
+            )
+            return cls
+
+        return decorator
+
+    # -- loading ------------------------------------------------------------------------
+    def load(self) -> None:
+        """Import the built-in modules and the entry-point plug-ins, once."""
+        if self._loaded:
+            return
+        self._loaded = True
+        package = importlib.import_module(self.package)
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{self.package}.{module.name}")
+        for entry_point in importlib.metadata.entry_points(group=self.entry_point_group):
+            self._load_plugin(entry_point)
+
+    def _load_plugin(self, entry_point) -> None:
+        try:
+            loaded = entry_point.load()
+            if isinstance(loaded, type) and not any(e.factory is loaded for e in self._entries.values()):
+                self.register(entry_point.name, groups=getattr(loaded, "groups", ()))(loaded)
+        except Exception as error:  # a broken plug-in must not take the harness down
+            warnings.warn(
+                f"skipping {self.kind} plug-in {entry_point.name!r} ({entry_point.value}): "
+                f"{type(error).__name__}: {error}",
+                stacklevel=2,
+            )
+
+    def reload(self) -> None:
+        """Forget entry-point plug-ins and look again (tests; a freshly installed plug-in)."""
+        builtin = f"{self.package}."
+        self._entries = {
+            name: entry
+            for name, entry in self._entries.items()
+            if entry.factory.__module__.startswith(builtin)
+        }
+        self._loaded = False
+        self.load()
+
+    # -- lookup -------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        self.load()
+        return sorted(self._entries, key=natural_key)
+
+    def entries(self) -> list[Entry]:
+        return [self._entries[name] for name in self.names()]
+
+    def __contains__(self, name: str) -> bool:
+        self.load()
+        return name in self._entries
+
+    def get(self, name: str) -> Entry:
+        self.load()
+        if name not in self._entries:
+            raise UserError(self._unknown(name))
+        return self._entries[name]
+
+    def groups(self) -> dict[str, list[str]]:
+        """Group name → member names, `all` first."""
+        members: dict[str, list[str]] = {ALL: self.names()}
+        for entry in self.entries():
+            for group in entry.groups:
+                members.setdefault(group, []).append(entry.name)
+        return members
+
+    def select(self, spec: str) -> list[str]:
+        """Expand a comma list of names, globs and groups, in order, without repeats.
+
+        A token starting with `-` removes what it selects: `all,-csi`.
+        """
+        groups = self.groups()
+        chosen: dict[str, None] = {}
+        tokens = [token.strip() for token in spec.split(",") if token.strip()]
+        if not tokens:
+            raise UserError(f"no {self.kind} named: give names, globs or groups (bench list {self.kind}s)")
+        for token in tokens:
+            remove = token.startswith("-")
+            names = self._expand(token[1:] if remove else token, groups)
+            for name in names:
+                if remove:
+                    chosen.pop(name, None)
+                else:
+                    chosen[name] = None
+        if not chosen:
+            raise UserError(f"{spec!r} selects no {self.kind}")
+        return list(chosen)
+
+    def _expand(self, token: str, groups: dict[str, list[str]]) -> list[str]:
+        if token in groups:
+            return groups[token]
+        if any(char in token for char in "*?["):
+            names = [name for name in self.names() if fnmatch.fnmatchcase(name, token)]
+            if not names:
+                raise UserError(f"no {self.kind} matches {token!r} (bench list {self.kind}s shows them)")
+            return names
+        self.get(token)
+        return [token]
+
+    def _unknown(self, name: str) -> str:
+        candidates = self.names() + [g for g in self.groups() if g != ALL]
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+        if close:
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
+        else:
+            nearest = difflib.get_close_matches(name, candidates, n=3, cutoff=0.0)
+            hint = f"the closest are {', '.join(nearest)};" if nearest else ""
+        return f"unknown {self.kind} {name!r}: {hint} `bench list {self.kind}s` shows all {len(self.names())}"
+
+
+def _validate_method(name: str, cls: type) -> None:
+    from bench.detector import validate_method_class
+
+    validate_method_class(name, cls)
+
+
+def _validate_dataset(name: str, cls: type) -> None:
+    from bench.benchmark import validate_benchmark_class
+
+    validate_benchmark_class(name, cls)
+
+
+methods = Registry("method", "bench.methods", "nearbench.methods", _validate_method)
+datasets = Registry("dataset", "bench.datasets", "nearbench.datasets", _validate_dataset)
+
+register_method = methods.register
+register_dataset = datasets.register

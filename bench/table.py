@@ -1,0 +1,139 @@
+"""Leaderboards rebuilt from records only.
+
+`long_frame(records)` flattens records into long-format rows (one per cell and metric, plus
+one per anomaly class for per-class AUROC), each carrying its full identity. `leaderboard`
+aggregates: for each (method, dataset) the per-seed mean over normal classes, then mean ± std
+over seeds; a `mean` column over datasets and a `rank` column (average rank over datasets,
+1 = best). Rendering happens last, in `render`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from bench.store import OK
+
+# metric → (column in long_frame, higher is better)
+METRICS = {
+    "auroc": ("auroc", True),
+    "aupr": ("aupr", True),
+    "fpr95": ("fpr95", False),
+    "auroc-worst": ("auroc_worst", True),  # min over anomaly classes (FITYMI's CIFAR-10 vs CIFAR-100)
+    "auroc-classmean": ("auroc_classmean", True),  # mean over anomaly classes (CSI's AUROC)
+}
+FORMATS = ("markdown", "latex", "csv", "html")
+IDENTITY = ["method", "profile", "config_hash", "dataset", "normal_class", "class_name", "seed"]
+
+
+def long_frame(records: Iterable[dict]) -> pd.DataFrame:
+    """One row per (successful cell, metric); per-class AUROC rows carry `anomaly_class`."""
+    rows = []
+    for record in records:
+        if record.get("status") != OK:
+            continue
+        cell, metrics = record["cell"], record["metrics"]
+        identity = {name: cell[name] for name in IDENTITY}
+        per_class = metrics.get("auroc_per_class", {})
+        scalars = {name: metrics[name] for name in ("auroc", "aupr", "fpr95")}
+        if per_class:
+            scalars["auroc_worst"] = min(per_class.values())
+            scalars["auroc_classmean"] = float(np.mean(list(per_class.values())))
+        for metric, value in scalars.items():
+            rows.append({**identity, "metric": metric, "value": value, "anomaly_class": None})
+        for anomaly_class, value in per_class.items():
+            rows.append({**identity, "metric": "auroc_per_class", "value": value, "anomaly_class": anomaly_class})
+    return pd.DataFrame(rows, columns=IDENTITY + ["metric", "value", "anomaly_class"])
+
+
+def _label_rows(frame: pd.DataFrame) -> pd.Series:
+    """`dn2`, or `dn2@paper` / `dn2@smoke#1a2b3c` where one method has several configs."""
+    configs = frame[["method", "profile", "config_hash"]].drop_duplicates()
+    labels = {}
+    for method, group in configs.groupby("method"):
+        for _, row in group.iterrows():
+            label = method
+            if len(group) > 1:
+                label += f"@{row.profile}"
+                if (group.profile == row.profile).sum() > 1:
+                    label += f"#{row.config_hash[:6]}"
+            labels[(method, row.profile, row.config_hash)] = label
+    return frame.apply(lambda r: labels[(r.method, r.profile, r.config_hash)], axis=1)
+
+
+def _select(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    column, _ = METRICS[metric]
+    selected = frame[frame.metric == column].copy()
+    selected["row"] = _label_rows(selected) if len(selected) else []
+    return selected
+
+
+def per_seed(frame: pd.DataFrame, metric: str, by_class: bool = False) -> pd.DataFrame:
+    """Per (row, dataset, seed) value: the mean over normal classes (or per class)."""
+    selected = _select(frame, metric)
+    keys = ["row", "dataset"] + (["normal_class", "class_name"] if by_class else []) + ["seed"]
+    return selected.groupby(keys, as_index=False).agg(value=("value", "mean"), classes=("normal_class", "nunique"))
+
+
+def summary(frame: pd.DataFrame, metric: str, by_class: bool = False) -> pd.DataFrame:
+    """Tidy aggregate: one row per (row, dataset[, class]) with mean, std over seeds, counts."""
+    seeds = per_seed(frame, metric, by_class)
+    keys = ["row", "dataset"] + (["normal_class", "class_name"] if by_class else [])
+    out = seeds.groupby(keys, as_index=False).agg(
+        mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique"), classes=("classes", "max")
+    )
+    out["std"] = out["std"].fillna(0.0)
+    return out
+
+
+def leaderboard(frame: pd.DataFrame, metric: str, by_class: bool = False) -> pd.DataFrame:
+    """Wide numeric table: index = method rows; per column (dataset, or dataset:class) mean
+    and std; plus `mean` over columns and `rank` (average rank over columns, 1 = best)."""
+    tidy = summary(frame, metric, by_class)
+    if tidy.empty:
+        return pd.DataFrame()
+    tidy["column"] = tidy.dataset if not by_class else tidy.dataset + ":" + tidy.class_name.astype(str)
+    columns = list(dict.fromkeys(tidy.column))
+    means = tidy.pivot(index="row", columns="column", values="mean")[columns]
+    stds = tidy.pivot(index="row", columns="column", values="std")[columns]
+    higher_is_better = METRICS[metric][1]
+    table = pd.DataFrame(index=means.index)
+    for column in columns:
+        table[(column, "mean")] = means[column]
+        table[(column, "std")] = stds[column]
+    table[("mean", "mean")] = means.mean(axis=1, skipna=False)
+    table[("rank", "mean")] = means.rank(ascending=not higher_is_better, method="average").mean(axis=1)
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table.sort_values(("rank", "mean"), kind="stable")
+
+
+def _cell_text(mean: float, std: float, percent: bool) -> str:
+    if pd.isna(mean):
+        return "—"
+    scale = 100.0 if percent else 1.0
+    return f"{mean * scale:.1f} ± {std * scale:.1f}"
+
+
+def render(frame: pd.DataFrame, metric: str, fmt: str, by_class: bool = False) -> str:
+    """The leaderboard as markdown, LaTeX, HTML (values in %, mean ± std over seeds), or CSV
+    (tidy numbers, one row per method and dataset)."""
+    if fmt == "csv":
+        return summary(frame, metric, by_class).rename(columns={"row": "method"}).to_csv(index=False)
+    table = leaderboard(frame, metric, by_class)
+    if table.empty:
+        return ""
+    columns = [c for c in dict.fromkeys(table.columns.get_level_values(0)) if c not in ("mean", "rank")]
+    shown = pd.DataFrame(index=table.index)
+    for column in columns:
+        shown[column] = [_cell_text(m, s, True) for m, s in zip(table[(column, "mean")], table[(column, "std")])]
+    shown["mean"] = [("—" if pd.isna(v) else f"{100 * v:.1f}") for v in table[("mean", "mean")]]
+    shown["rank"] = [f"{v:.2f}" for v in table[("rank", "mean")]]
+    shown.index.name = "method"
+    if fmt == "html":
+        return shown.to_html()
+    from tabulate import tabulate
+
+    tablefmt = {"markdown": "github", "latex": "latex_booktabs"}[fmt]
+    return tabulate(shown, headers="keys", tablefmt=tablefmt, stralign="right", disable_numparse=True)
