@@ -12,6 +12,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def short_hash(value: Any) -> str:
+    """Ten hex digits of the SHA-256 of `value`'s canonical JSON."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:10]
+
+
 @dataclass(frozen=True)
 class Cell:
     """A small description of one run; detector and data are built inside the worker."""
@@ -26,10 +31,19 @@ class Cell:
     class_name: str = ""
 
     @property
+    def method_hash(self) -> str:
+        """Hash of the method's resolved parameters: tells configurations of a method apart."""
+        return short_hash([self.method, self.method_params])
+
+    @property
+    def dataset_hash(self) -> str:
+        """Hash of the dataset's resolved parameters."""
+        return short_hash([self.dataset, self.dataset_params])
+
+    @property
     def config_hash(self) -> str:
-        """Ten hex digits of the resolved configuration; part of the key."""
-        config = {"method": [self.method, self.method_params], "dataset": [self.dataset, self.dataset_params]}
-        return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:10]
+        """Hash of the whole resolved configuration; part of the key."""
+        return short_hash([self.method_hash, self.dataset_hash])
 
     @property
     def key(self) -> str:
@@ -37,7 +51,8 @@ class Cell:
         return f"{self.dataset}/{self.method}/{self.profile}-{self.config_hash}/c{self.normal_class}-s{self.seed}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "config_hash": self.config_hash, "key": self.key}
+        hashes = {"method_hash": self.method_hash, "dataset_hash": self.dataset_hash, "config_hash": self.config_hash}
+        return {**asdict(self), **hashes, "key": self.key}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Cell":

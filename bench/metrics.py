@@ -9,7 +9,8 @@ def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) ->
     """Fraction of normal images flagged when the threshold catches `tpr` of the anomalies."""
     from sklearn.metrics import roc_curve
 
-    fprs, tprs, _ = roc_curve(is_anomaly, scores)
+    # drop_intermediate would drop collinear points, and with them the threshold we want
+    fprs, tprs, _ = roc_curve(is_anomaly, scores, drop_intermediate=False)
     return float(fprs[np.argmax(tprs >= tpr)])
 
 

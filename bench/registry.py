@@ -112,6 +112,10 @@ class Registry:
                 stacklevel=2,
             )
 
+    def unregister(self, name: str) -> None:
+        """Remove a registered plug-in (tests, interactive sessions)."""
+        self._entries.pop(name, None)
+
     def reload(self) -> None:
         """Forget entry-point plug-ins and look again (tests; a freshly installed plug-in)."""
         builtin = f"{self.package}."

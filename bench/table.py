@@ -25,7 +25,7 @@ METRICS = {
     "auroc-classmean": ("auroc_classmean", True),  # mean over anomaly classes (CSI's AUROC)
 }
 FORMATS = ("markdown", "latex", "csv", "html")
-IDENTITY = ["method", "profile", "config_hash", "dataset", "normal_class", "class_name", "seed"]
+IDENTITY = ["method", "profile", "method_hash", "dataset", "dataset_hash", "normal_class", "class_name", "seed"]
 
 
 def long_frame(records: Iterable[dict]) -> pd.DataFrame:
@@ -48,25 +48,31 @@ def long_frame(records: Iterable[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=IDENTITY + ["metric", "value", "anomaly_class"])
 
 
-def _label_rows(frame: pd.DataFrame) -> pd.Series:
-    """`dn2`, or `dn2@paper` / `dn2@smoke#1a2b3c` where one method has several configs."""
-    configs = frame[["method", "profile", "config_hash"]].drop_duplicates()
+def _labels(frame: pd.DataFrame, name: str, qualifiers: list[str]) -> pd.Series:
+    """`name`, qualified only as far as needed where one name has several configurations:
+    `dn2@paper`, `dn2@smoke#1a2b3c` (methods), `digits#4d5e6f` (datasets)."""
+    columns = [name, *qualifiers]
     labels = {}
-    for method, group in configs.groupby("method"):
-        for _, row in group.iterrows():
-            label = method
-            if len(group) > 1:
-                label += f"@{row.profile}"
-                if (group.profile == row.profile).sum() > 1:
-                    label += f"#{row.config_hash[:6]}"
-            labels[(method, row.profile, row.config_hash)] = label
-    return frame.apply(lambda r: labels[(r.method, r.profile, r.config_hash)], axis=1)
+    for _, group in frame[columns].drop_duplicates().groupby(name):
+        for row in group.itertuples(index=False):
+            label, same = row[0], group
+            for position, qualifier in enumerate(qualifiers, start=1):
+                if len(same) == 1:
+                    break
+                same = same[same[qualifier] == row[position]]
+                label += f"#{row[position][:6]}" if qualifier.endswith("hash") else f"@{row[position]}"
+            labels[tuple(row)] = label
+    return pd.Series([labels[tuple(r)] for r in frame[columns].itertuples(index=False)], index=frame.index)
 
 
 def _select(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     column, _ = METRICS[metric]
     selected = frame[frame.metric == column].copy()
-    selected["row"] = _label_rows(selected) if len(selected) else []
+    if len(selected):
+        selected["row"] = _labels(selected, "method", ["profile", "method_hash"])
+        selected["dataset"] = _labels(selected, "dataset", ["dataset_hash"])
+    else:
+        selected["row"] = []
     return selected
 
 
@@ -104,7 +110,9 @@ def leaderboard(frame: pd.DataFrame, metric: str, by_class: bool = False) -> pd.
         table[(column, "mean")] = means[column]
         table[(column, "std")] = stds[column]
     table[("mean", "mean")] = means.mean(axis=1, skipna=False)
-    table[("rank", "mean")] = means.rank(ascending=not higher_is_better, method="average").mean(axis=1)
+    # rounding first: means equal up to float noise tie, as they should
+    ranks = means.round(12).rank(ascending=not higher_is_better, method="average")
+    table[("rank", "mean")] = ranks.mean(axis=1)
     table.columns = pd.MultiIndex.from_tuples(table.columns)
     return table.sort_values(("rank", "mean"), kind="stable")
 

@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny data, throw-away registrations, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+
+from bench import registry
+from bench.cli import main as bench_main
+
+
+@contextlib.contextmanager
+def registered(reg: registry.Registry, name: str, cls: type, groups=()):
+    """Register `cls` as `name` for the duration of a block."""
+    reg.load()
+    reg.register(name, groups=groups)(cls)
+    try:
+        yield cls
+    finally:
+        reg.unregister(name)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """Run `bench ARGV` in this process; return (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = bench_main(list(argv))
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def results(tmp_path):
+    return tmp_path / "results"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

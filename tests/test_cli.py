@@ -1,0 +1,147 @@
+"""The command line end to end on digits."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bench import registry
+from bench.detector import Detector
+from bench.store import Store
+from tests.conftest import registered, run_cli
+
+FAST = ("--methods", "dn2,pyod-knn", "--datasets", "digits", "--classes", "0,1", "--quiet")
+
+
+def test_run_then_table(results):
+    status, out, err = run_cli("run", *FAST, "--seeds", "0,1", "--results", str(results))
+    assert status == 0, err
+    assert "8 done, 0 skipped, 0 failed" in out and str(results) in out
+    records = list(Store(results).records())
+    assert len(records) == 8
+    record = records[0]
+    assert record["status"] == "ok"
+    assert set(record["metrics"]) == {"auroc", "aupr", "fpr95", "auroc_per_class"}
+    assert len(record["metrics"]["auroc_per_class"]) == 9
+    assert set(record["timings"]) == {"data_s", "fit_s", "score_s", "total_s"}
+    assert record["sizes"]["train"] > 0 and record["sizes"]["test"] > record["sizes"]["train"]
+    assert {"packages", "git_commit", "host", "device", "python"} <= set(record["provenance"])
+    assert record["provenance"]["packages"]["torch"]
+
+    status, out, _ = run_cli("table", "--results", str(results))
+    assert status == 0
+    lines = [line for line in out.splitlines() if line.startswith("|")]
+    assert any("dn2" in line for line in lines) and any("pyod-knn" in line for line in lines)
+    assert "digits" in lines[0] and "rank" in lines[0]
+
+    status, out, _ = run_cli("run", *FAST, "--seeds", "0,1", "--results", str(results))
+    assert status == 0 and "0 done, 8 skipped, 0 failed" in out
+
+
+def test_dry_run_marks_done_and_pending_and_writes_nothing(results):
+    run_cli("run", "--methods", "dn2", "--datasets", "digits", "--classes", "0", "--quiet", "--results", str(results))
+    before = sorted(p.name for p in results.rglob("*"))
+    status, out, _ = run_cli("run", *FAST, "--results", str(results), "--dry-run")
+    assert status == 0
+    assert out.count("done     digits") == 1 and out.count("pending  digits") == 3
+    assert "4 cells: 1 done, 3 pending" in out
+    assert sorted(p.name for p in results.rglob("*")) == before
+
+
+def test_rerun_forces_and_changed_parameter_never_reuses(results):
+    args = ("run", "--methods", "dn2", "--datasets", "digits", "--classes", "0", "--quiet", "--results", str(results))
+    run_cli(*args)
+    status, out, _ = run_cli(*args, "--rerun")
+    assert "1 done, 0 skipped" in out
+    status, out, _ = run_cli(*args, "--set", "dn2.k=3")
+    assert "1 done, 0 skipped" in out
+    assert len(list(Store(results).records())) == 2
+
+
+def test_unknown_method_is_one_line_exit_2_and_writes_nothing(results):
+    status, out, err = run_cli("run", "--methods", "nope", "--results", str(results))
+    assert status == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "unknown method 'nope'" in err and "bench list methods" in err
+    assert not results.exists()
+
+
+def test_bad_option_is_one_line_exit_2():
+    status, _, err = run_cli("run", "--executor", "moon")
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "--help" in err
+
+
+class Exploding(Detector):
+    """Raises in fit."""
+
+    profiles = {"smoke": {}, "paper": {}}
+
+    def fit(self, train, ctx):
+        raise RuntimeError("boom")
+
+
+class NaNScores(Detector):
+    """Returns NaN scores."""
+
+    profiles = {"smoke": {}, "paper": {}}
+
+    def fit(self, train, ctx):
+        return self
+
+    def score(self, test, ctx):
+        return np.full(len(test), np.nan)
+
+
+def test_failing_cells_are_recorded_and_the_sweep_goes_on(results):
+    with registered(registry.methods, "exploding", Exploding), registered(registry.methods, "nan-scores", NaNScores):
+        status, out, err = run_cli(
+            "run", "--methods", "exploding,nan-scores,dn2", "--datasets", "digits", "--classes", "2",
+            "--quiet", "--results", str(results),
+        )
+    assert status == 1
+    assert "1 done, 0 skipped, 2 failed" in out
+    failed = {r["cell"]["method"]: r for r in Store(results).records() if r["status"] == "failed"}
+    assert failed["exploding"]["error"]["type"] == "RuntimeError" and "boom" in failed["exploding"]["error"]["message"]
+    assert "non-finite" in failed["nan-scores"]["error"]["message"]
+    assert "Traceback" in failed["exploding"]["error"]["traceback"]
+    status, out, err = run_cli("table", "--results", str(results))
+    assert status == 0 and "dn2" in out and "2 failed cell(s) left out" in err
+
+
+def test_local_executor_matches_inline(tmp_path):
+    inline, local = tmp_path / "inline", tmp_path / "local"
+    args = ("run", "--methods", "dn2,pyod-iforest", "--datasets", "digits", "--classes", "1,8", "--quiet")
+    assert run_cli(*args, "--results", str(inline))[0] == 0
+    status, out, err = run_cli(*args, "--results", str(local), "--executor", "local", "--workers", "2")
+    assert status == 0, err
+    auroc = lambda root: {r["cell"]["key"]: r["metrics"]["auroc"] for r in Store(root).records()}
+    assert len(auroc(local)) == 4
+    assert auroc(local) == auroc(inline)  # same seeds, same numbers, whatever the executor
+
+
+def test_table_filters_metric_and_formats(results):
+    run_cli("run", *FAST, "--results", str(results))
+    status, out, _ = run_cli("table", "--results", str(results), "--methods", "pyod-*", "--metric", "fpr95", "--format", "csv")
+    assert status == 0 and "pyod-knn" in out and "dn2" not in out
+    status, out, _ = run_cli("table", "--results", str(results), "--per-class", "--format", "latex")
+    assert status == 0 and "digits:0" in out and "digits:1" in out
+    status, _, err = run_cli("table", "--results", str(results), "--methods", "zzz")
+    assert status == 2 and "no successful records match" in err
+    status, _, err = run_cli("table", "--results", str(results / "empty"))
+    assert status == 2 and "run `bench run` first" in err
+
+
+def test_list_commands():
+    status, out, _ = run_cli("list", "methods", "pyod-*")
+    assert status == 0 and "pyod-knn" in out and "dn2" not in out and "smoke, paper" in out
+    status, out, _ = run_cli("list", "datasets")
+    assert status == 0 and "digits" in out and "embedded" in out
+    status, out, _ = run_cli("list", "groups")
+    assert status == 0 and "pyod" in out and "embedded" in out
+
+
+def test_same_cell_twice_gives_the_same_auroc(tmp_path):
+    args = ("run", "--methods", "dn2", "--datasets", "digits", "--classes", "6", "--seeds", "4", "--quiet")
+    run_cli(*args, "--results", str(tmp_path / "a"))
+    run_cli(*args, "--results", str(tmp_path / "b"))
+    first, second = (json.loads(next((tmp_path / d).rglob("*.json")).read_text()) for d in "ab")
+    assert first["metrics"] == second["metrics"]

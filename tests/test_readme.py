@@ -1,0 +1,47 @@
+"""The README's examples run as written, and CI runs the README's test command."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bench import registry
+from tests.conftest import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def example(path: str) -> str:
+    blocks = re.findall(r"```python\n(# (\S+)\n.*?)```", README, flags=re.S)
+    return next(code for code, name in blocks if name == path)
+
+
+@pytest.fixture
+def readme_plugins():
+    for path in ("methods/mean_distance.py", "datasets/noise.py"):
+        exec(compile(example(path), f"README:{path}", "exec"), {"__name__": f"readme_{Path(path).stem}"})
+    yield
+    registry.methods.unregister("mean-distance")
+    registry.datasets.unregister("noise-vs-stripes")
+
+
+def test_readme_method_and_dataset_examples_run(readme_plugins, results):
+    status, out, err = run_cli(
+        "run", "--methods", "mean-distance,dn2", "--datasets", "noise-vs-stripes,digits", "--classes", "0",
+        "--quiet", "--results", str(results),
+    )
+    assert status == 0, err
+    assert "4 done" in out
+    status, out, _ = run_cli("table", "--results", str(results), "--datasets", "noise-vs-stripes", "--format", "csv")
+    mean_distance = next(line for line in out.splitlines() if line.startswith("mean-distance"))
+    assert float(mean_distance.split(",")[2]) > 0.99  # a bright stripe is far from the mean noise image
+
+
+def test_ci_runs_the_readme_test_command():
+    command = re.search(r"The tests .*?```bash\n(.+?)\n```", README, flags=re.S).group(1).strip()
+    assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_quickstart_is_install_run_table():
+    assert "pip install -e . && bench run && bench table" in README
