@@ -1,36 +1,42 @@
 """Pretrained backbones by name, with weights that resolve offline.
 
+`backbone` is a torchvision classification model with an `fc` head (`resnet18`, `resnet152`,
+`wide_resnet50_2`, ...) or a timm model written `timm:<name>[.<tag>]`
+(`timm:vit_base_patch16_224.orig_in21k`). The network returned maps images to pooled
+features: torchvision's `fc` is replaced by the identity; timm models are built with
+`num_classes=0`.
+
 `weights` is one of:
-- `"random"`: random initialisation (only smoke profiles use it; the run's seed fixes it);
-- a torchvision weight name such as `"IMAGENET1K_V1"`: the file torchvision would download,
-  looked up in the torch hub cache (`$TORCH_HOME/hub/checkpoints`) and never downloaded here;
-- a path to a `.pth` state dict.
+- `"random"`: random initialisation, fixed by the run's seed (smoke profiles only);
+- for torchvision, a weight name such as `"IMAGENET1K_V1"`: the file torchvision would
+  download, looked up in the torch hub cache (`$TORCH_HOME/hub/checkpoints`);
+- for timm, `"pretrained"`: the model's default checkpoint in the Hugging Face cache;
+- a path to a `.pth`, `.pt`, `.bin` or `.safetensors` file.
+
+Nothing downloads at run time; `bench prepare` fetches what a sweep needs beforehand.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from bench.detector import Requirement
 from bench.errors import UserError
 
 RANDOM = "random"
-
-# backbone name → width of its pooled feature
-FEATURE_DIMS = {
-    "resnet18": 512,
-    "resnet34": 512,
-    "resnet50": 2048,
-    "resnet101": 2048,
-    "resnet152": 2048,
-    "wide_resnet50_2": 2048,
-}
+PRETRAINED = "pretrained"
+TIMM_PREFIX = "timm:"
+WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
 
-def check_backbone_name(name: str) -> None:
-    if name not in FEATURE_DIMS:
-        raise UserError(f"unknown backbone {name!r}: choose one of {', '.join(FEATURE_DIMS)}")
+def is_timm(backbone: str) -> bool:
+    return backbone.startswith(TIMM_PREFIX)
+
+
+def is_path(weights: str) -> bool:
+    return weights.endswith(WEIGHT_SUFFIXES) or os.sep in weights
 
 
 def torch_hub_checkpoints() -> Path:
@@ -41,44 +47,134 @@ def torch_hub_checkpoints() -> Path:
     return Path(torch_home) / "hub" / "checkpoints"
 
 
-def weights_file(backbone: str, weights: str) -> Path:
-    """The file that holds `weights` for `backbone` (which may not exist yet)."""
-    if weights.endswith((".pth", ".pt")) or os.sep in weights:
-        return Path(weights).expanduser()
+def _torchvision_weights(backbone: str, weights: str):
     from torchvision.models import get_model_weights
 
     try:
-        enum = get_model_weights(backbone)[weights]
+        return get_model_weights(backbone)[weights]
+    except ValueError:
+        raise UserError(f"unknown backbone {backbone!r}: use a torchvision model name or timm:<name>") from None
     except KeyError:
         names = ", ".join(w.name for w in get_model_weights(backbone))
-        raise UserError(f"{backbone} has no weights {weights!r}: use one of {names}, '{RANDOM}' or a .pth path")
-    return torch_hub_checkpoints() / os.path.basename(enum.url)
+        raise UserError(f"{backbone} has no weights {weights!r}: use {names}, '{RANDOM}' or a file path") from None
+
+
+def _timm_hub_id(backbone: str) -> str:
+    from timm.models import get_pretrained_cfg
+
+    name = backbone[len(TIMM_PREFIX):]
+    config = get_pretrained_cfg(name)
+    if config is None or not config.hf_hub_id:
+        raise UserError(f"timm has no downloadable checkpoint for {name!r}: give weights as a file path")
+    return config.hf_hub_id
+
+
+def _hf_cached(repo_id: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in ("model.safetensors", "pytorch_model.bin"):
+        found = try_to_load_from_cache(repo_id, filename)
+        if isinstance(found, str):
+            return Path(found)
+    return None
+
+
+def weights_file(backbone: str, weights: str) -> Path:
+    """The file that holds `weights` for `backbone` (it may not exist yet)."""
+    if is_path(weights):
+        return Path(weights).expanduser()
+    if is_timm(backbone):
+        if weights != PRETRAINED:
+            raise UserError(f"{backbone}: weights must be '{PRETRAINED}', '{RANDOM}' or a file path, not {weights!r}")
+        repo_id = _timm_hub_id(backbone)
+        from huggingface_hub import constants
+
+        return _hf_cached(repo_id) or Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
+    return torch_hub_checkpoints() / os.path.basename(_torchvision_weights(backbone, weights).url)
 
 
 def weights_requirement(backbone: str, weights: str) -> list[Requirement]:
     """The weights file as a plan-time requirement ([] for random weights)."""
-    check_backbone_name(backbone)
     if weights == RANDOM:
         return []
     path = weights_file(backbone, weights)
-    how = (
-        f"on a machine with internet run python -c \"import torchvision; "
-        f"torchvision.models.get_model('{backbone}', weights='{weights}')\" and copy {path.name} to {path.parent}"
-    )
+    how = "run `bench prepare` with the same --methods and --profile on a machine with internet"
+    if is_path(weights):
+        how = "check the path"
     return [Requirement(f"pretrained weights {backbone} ({weights})", path, how, param="weights")]
 
 
-def load_backbone(backbone: str, weights: str, device: str):
-    """A network that maps a batch of images to pooled features, in eval mode on `device`."""
-    import torch
-    from torchvision.models import get_model
+def prepare_weights(backbone: str, weights: str, progress: bool = True) -> Path | None:
+    """Download `weights` into the cache where `load_backbone` looks (needs internet)."""
+    if weights == RANDOM or is_path(weights):
+        return None
+    if is_timm(backbone):
+        from huggingface_hub import snapshot_download
 
-    check_backbone_name(backbone)
-    model = get_model(backbone, weights=None)
+        snapshot_download(_timm_hub_id(backbone), allow_patterns=["*.safetensors", "*.json"])
+        return weights_file(backbone, weights)
+    from bench.download import download
+
+    entry = _torchvision_weights(backbone, weights)
+    filename = os.path.basename(entry.url)
+    mirror = os.environ.get("BENCH_WEIGHTS_MIRROR")  # a local copy of download.pytorch.org/models
+    url = f"{mirror.rstrip('/')}/{filename}" if mirror else entry.url
+    # torchvision names files <name>-<first hex digits of their sha256>.pth
+    expected = re.search(r"-([0-9a-f]{8,})\.", filename).group(1)
+    return download(url, torch_hub_checkpoints() / filename, algorithm="sha256", expected=expected, progress=progress)
+
+
+def _read_state_dict(path: Path) -> dict:
+    import torch
+
+    if not path.exists():
+        raise UserError(f"weights file {path} not found: run `bench prepare` or fix the path")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state.get("state_dict", state) if isinstance(state, dict) else state
+
+
+def load_state_dict_into(model, path: Path, ignore_prefixes: tuple[str, ...] = ("fc.", "head.", "classifier.")) -> None:
+    """Load a checkpoint whose keys match `model`, tolerating only a dropped classifier head and
+    stages the model does not have (a truncated feature extractor)."""
+    result = model.load_state_dict(_read_state_dict(path), strict=False)
+    children = dict(model.named_children())
+    unexpected = [
+        k for k in result.unexpected_keys if k.split(".")[0] in children and not k.startswith(ignore_prefixes)
+    ]
+    if result.missing_keys or unexpected:
+        raise UserError(
+            f"{path.name} does not fit {type(model).__name__}: missing {result.missing_keys[:3]}, "
+            f"unexpected {unexpected[:3]} — is it the checkpoint of another architecture?"
+        )
+
+
+def build_backbone(backbone: str, weights: str, *, seed: int = 0):
+    """The network (CPU, eval mode) mapping images to pooled features."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # random weights depend on the seed alone, not on earlier draws
+        if is_timm(backbone):
+            import timm
+
+            model = timm.create_model(backbone[len(TIMM_PREFIX):], pretrained=False, num_classes=0)
+        else:
+            from torchvision.models import get_model
+
+            try:
+                model = get_model(backbone, weights=None)
+            except ValueError:
+                raise UserError(f"unknown backbone {backbone!r}: use a torchvision model name or timm:<name>") from None
+            model.fc = torch.nn.Identity()
     if weights != RANDOM:
-        path = weights_file(backbone, weights)
-        if not path.exists():
-            raise UserError(f"pretrained weights {backbone} ({weights}) not found at {path}")
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    model.fc = torch.nn.Identity()
-    return model.eval().to(device)
+        load_state_dict_into(model, weights_file(backbone, weights))
+    return model.eval()
+
+
+def load_backbone(backbone: str, weights: str, device: str, *, seed: int = 0):
+    """`build_backbone` on `device`."""
+    return build_backbone(backbone, weights, seed=seed).to(device)

@@ -53,7 +53,7 @@ class Requirement:
         return self.path.exists()
 
 
-def _no_progress(iterable: Iterable, total: int | None = None, desc: str | None = None) -> Iterable:
+def no_progress(iterable: Iterable, total: int | None = None, desc: str | None = None) -> Iterable:
     return iterable
 
 
@@ -65,8 +65,8 @@ class RunContext:
     profile: str = "smoke"
     device: str = "cpu"
     data_root: Path = Path(".")
-    cache_dir: Path = Path(".")
-    progress: Callable[..., Iterable] = _no_progress
+    cache_dir: Path | None = None  # None: no on-disk caches
+    progress: Callable[..., Iterable] = no_progress
 
 
 class Detector(HasParams):

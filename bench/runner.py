@@ -18,7 +18,7 @@ import numpy as np
 
 from bench import registry
 from bench.cell import Cell
-from bench.detector import RunContext
+from bench.detector import RunContext, no_progress
 from bench.metrics import one_class_metrics
 from bench.provenance import provenance
 from bench.store import FAILED, OK
@@ -32,7 +32,7 @@ class RunSettings:
 
     device: str = "cpu"
     data_root: Path = Path(".")
-    cache_dir: Path = Path(".")
+    cache_dir: Path | None = None
     show_progress: bool = False
 
     def context(self, cell: Cell) -> RunContext:
@@ -42,7 +42,7 @@ class RunSettings:
             device=self.device,
             data_root=self.data_root,
             cache_dir=self.cache_dir,
-            progress=inner_progress if self.show_progress else RunContext.progress,
+            progress=inner_progress if self.show_progress else no_progress,
         )
 
 

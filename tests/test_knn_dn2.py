@@ -4,12 +4,10 @@ import numpy as np
 import pytest
 
 from bench import registry
-from bench.backbones import load_backbone
+from bench.backbones import build_backbone
 from bench.detector import RunContext
-from bench.features import extract_features
+from bench.features import FeatureSpec, run_network
 from bench.knn import knn_score
-from bench.runner import seed_everything
-from bench.transforms import eval_transform
 
 
 @pytest.mark.parametrize("k", [1, 2, 5])
@@ -42,13 +40,11 @@ def test_dn2_on_digits_equals_brute_force_knn_on_the_same_features():
     params = dict(registry.methods.get("dn2").factory.profiles["smoke"])
     ctx = RunContext(seed=3)
 
-    seed_everything(3)
     detector = registry.methods.get("dn2").factory(**params).fit(split.train, ctx)
     scores = detector.score(test, ctx)
 
-    seed_everything(3)  # the same random-init backbone, built independently
-    model = load_backbone(params["backbone"], params["weights"], "cpu")
-    transform = eval_transform(params["image_size"], params["resize"])
-    train_features = extract_features(model, transform, split.train, ctx, batch_size=17, desc="")
-    test_features = extract_features(model, transform, test, ctx, batch_size=17, desc="")
+    model = build_backbone(params["backbone"], params["weights"], seed=3)  # the same random init, built again
+    transform = FeatureSpec(params["backbone"], params["weights"], params["image_size"], params["resize"]).transform()
+    train_features = run_network(model, transform, split.train, ctx, batch_size=17, desc="")
+    test_features = run_network(model, transform, test, ctx, batch_size=17, desc="")
     np.testing.assert_allclose(scores, brute_force_dn2(train_features, test_features), rtol=1e-6)

@@ -44,6 +44,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
     parser.add_argument("--dry-run", action="store_true", help="print the cells, marked done or pending, and run nothing")
     parser.add_argument("--strict", action="store_true", help="make missing data of datasets reached through a group an error")
+    parser.add_argument("--no-cache", action="store_true", help="compute backbone features afresh instead of using the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=main)
 
@@ -95,7 +96,7 @@ def main(args) -> int:
     settings = RunSettings(
         device=resolve_device(args.device),
         data_root=data_root,
-        cache_dir=paths.cache_dir(),
+        cache_dir=None if args.no_cache else paths.cache_dir(),
         show_progress=not args.quiet and args.executor == "inline",
     )
     summary = run_sweep(
