@@ -18,6 +18,7 @@ Nothing downloads at run time; `bench prepare` fetches what a sweep needs before
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -101,7 +102,8 @@ def weights_requirement(backbone: str, weights: str) -> list[Requirement]:
     how = "run `bench prepare` with the same --methods and --profile on a machine with internet"
     if is_path(weights):
         how = "check the path"
-    return [Requirement(f"pretrained weights {backbone} ({weights})", path, how, param="weights")]
+    fetch = None if is_path(weights) else functools.partial(prepare_weights, backbone, weights)
+    return [Requirement(f"pretrained weights {backbone} ({weights})", path, how, param="weights", fetch=fetch)]
 
 
 def prepare_weights(backbone: str, weights: str, progress: bool = True) -> Path | None:

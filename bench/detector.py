@@ -47,6 +47,7 @@ class Requirement:
     path: Path
     how_to_get: str
     param: str | None = None  # the parameter that can point at another copy of the file
+    fetch: Callable[[], object] | None = None  # downloads it, for `bench prepare`
 
     @property
     def present(self) -> bool:
@@ -66,6 +67,7 @@ class RunContext:
     device: str = "cpu"
     data_root: Path = Path(".")
     cache_dir: Path | None = None  # None: no on-disk caches
+    loader_workers: int = 0  # processes preparing image batches (0: this process)
     progress: Callable[..., Iterable] = no_progress
 
 

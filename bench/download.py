@@ -26,12 +26,12 @@ def file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def check_digest(path: Path, algorithm: str, expected: str) -> None:
+def check_digest(path: Path, algorithm: str, expected: str, name: str | None = None) -> None:
     """Raise UserError unless `path`'s digest starts with `expected` (a full or prefix hex)."""
     actual = file_digest(path, algorithm)
     if not actual.startswith(expected.lower()):
         raise UserError(
-            f"{path.name}: {algorithm} is {actual[:len(expected)]}…, expected {expected}: "
+            f"{name or path.name}: {algorithm} is {actual[:len(expected)]}…, expected {expected}: "
             f"the file is corrupt or not the right one; delete it and download it again"
         )
 
@@ -53,7 +53,7 @@ def download(url: str, destination: Path, *, algorithm: str, expected: str, prog
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
-        check_digest(Path(temporary), algorithm, expected)
+        check_digest(Path(temporary), algorithm, expected, name=f"{destination.name} from {url}")
         os.replace(temporary, destination)
     except OSError as error:
         raise UserError(f"could not download {url}: {error}") from None

@@ -50,12 +50,28 @@ class TransformedImages:
         return self.transform(self.images[index])
 
 
-def run_network(model, transform, images: ImageSet, ctx: RunContext, *, batch_size: int, desc: str) -> np.ndarray:
-    """`model` over `images` in batches, no gradients, as float32 rows."""
+def image_loader(images: ImageSet, transform, ctx: RunContext, *, batch_size: int, shuffle: bool = False, drop_last: bool = False):
+    """Batches of transformed images; the order depends on the run's seed alone, and
+    `ctx.loader_workers` processes prepare them (0: this process)."""
     import torch
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(TransformedImages(images, transform), batch_size=batch_size, shuffle=False, num_workers=0)
+    return DataLoader(
+        TransformedImages(images, transform),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        drop_last=drop_last and len(images) > batch_size,
+        generator=torch.Generator().manual_seed(ctx.seed),
+        num_workers=ctx.loader_workers,
+        pin_memory=ctx.device.startswith("cuda"),
+    )
+
+
+def run_network(model, transform, images: ImageSet, ctx: RunContext, *, batch_size: int, desc: str) -> np.ndarray:
+    """`model` over `images` in batches, no gradients, as float32 rows."""
+    import torch
+
+    loader = image_loader(images, transform, ctx, batch_size=batch_size)
     outputs = []
     with torch.no_grad():
         for batch in ctx.progress(loader, total=len(loader), desc=desc):

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from bench import registry
 from bench.cell import Cell
-from bench.detector import RunContext
+from bench.detector import Requirement, RunContext
 from bench.errors import UserError
 from bench.params import resolve_params
 
@@ -100,6 +100,58 @@ def _missing_data_message(name: str, benchmark, missing: list[Path], data_root: 
     )
 
 
+@dataclass
+class Selection:
+    """The methods and datasets of a sweep, with their resolved parameters."""
+
+    profile: str
+    method_params: dict[str, dict]
+    dataset_params: dict[str, dict]
+    named_datasets: set[str]  # named in the spec, not reached through a group or glob
+
+    def benchmark(self, name: str):
+        return registry.datasets.get(name).factory(**self.dataset_params[name])
+
+    def missing_data(self, data_root: Path) -> dict[str, list[Path]]:
+        """Dataset → its missing files, for datasets with any."""
+        missing = {name: self.benchmark(name).missing_files(data_root) for name in self.dataset_params}
+        return {name: files for name, files in missing.items() if files}
+
+    def missing_weights(self, data_root: Path) -> dict[Path, tuple[Requirement, list[str]]]:
+        """Missing file → (its requirement, the methods needing it)."""
+        ctx = RunContext(profile=self.profile, data_root=data_root)
+        missing: dict[Path, tuple[Requirement, list[str]]] = {}
+        for name, params in self.method_params.items():
+            for requirement in registry.methods.get(name).factory.requirements(params, ctx):
+                if not requirement.present:
+                    missing.setdefault(requirement.path, (requirement, []))[1].append(name)
+        return missing
+
+
+def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Sequence[str] = ()) -> Selection:
+    """Expand the specs and resolve every parameter; unknown names, profiles or parameters
+    and `--set` targets that match nothing are UserErrors."""
+    parsed = [Override.parse(text) for text in overrides]
+    used: set[Override] = set()
+    method_params = {}
+    for name in registry.methods.select(methods):
+        cls = registry.methods.get(name).factory
+        if profile not in cls.profiles:
+            raise UserError(f"method {name} has no profile {profile!r} (it has: {', '.join(cls.profiles)})")
+        method_params[name] = _apply_overrides("method", name, cls, cls.profiles[profile], parsed, used)
+    dataset_params = {
+        name: _apply_overrides("dataset", name, registry.datasets.get(name).factory, {}, parsed, used)
+        for name in registry.datasets.select(datasets)
+    }
+    unused = [o for o in parsed if o not in used]
+    if unused:
+        raise UserError(
+            f"--set {unused[0].target}.{unused[0].param}: {unused[0].target!r} matches no selected method or dataset"
+        )
+    named = {token.strip() for token in datasets.split(",")} & set(dataset_params)
+    return Selection(profile, method_params, dataset_params, named)
+
+
 def make_plan(
     methods: str = registry.ALL,
     datasets: str = "embedded",
@@ -111,45 +163,21 @@ def make_plan(
     data_root: Path = Path("."),
     strict: bool = False,
 ) -> Plan:
-    method_names = registry.methods.select(methods)
-    dataset_names = registry.datasets.select(datasets)
-    named = {token.strip() for token in datasets.split(",")} - set(registry.datasets.groups())
+    selection = select(methods, datasets, profile=profile, overrides=overrides)
     seed_list = parse_seeds(seeds)
-    parsed = [Override.parse(text) for text in overrides]
-    used: set[Override] = set()
-
-    method_params = {}
-    for name in method_names:
-        cls = registry.methods.get(name).factory
-        if profile not in cls.profiles:
-            raise UserError(f"method {name} has no profile {profile!r} (it has: {', '.join(cls.profiles)})")
-        method_params[name] = _apply_overrides("method", name, cls, cls.profiles[profile], parsed, used)
-
-    dataset_params, skipped = {}, {}
-    for name in dataset_names:
-        cls = registry.datasets.get(name).factory
-        params = _apply_overrides("dataset", name, cls, {}, parsed, used)
-        missing = cls(**params).missing_files(data_root)
-        if missing and (name in named or strict):
-            raise UserError(_missing_data_message(name, cls(**params), missing, data_root))
-        if missing:
-            skipped[name] = missing
-        else:
-            dataset_params[name] = params
-
-    unused = [o for o in parsed if o not in used]
-    if unused:
-        raise UserError(
-            f"--set {unused[0].target}.{unused[0].param}: {unused[0].target!r} matches no selected method or dataset"
-        )
-
-    _check_requirements(method_names, method_params, profile, data_root)
+    skipped = selection.missing_data(data_root)
+    for name, missing in skipped.items():
+        if name in selection.named_datasets or strict:
+            raise UserError(_missing_data_message(name, selection.benchmark(name), missing, data_root))
+    _raise_missing_weights(selection.missing_weights(data_root))
 
     cells = []
-    for dataset, params in dataset_params.items():
+    for dataset, params in selection.dataset_params.items():
+        if dataset in skipped:
+            continue
         class_names = registry.datasets.get(dataset).factory.classes
         for method, normal_class, seed in itertools.product(
-            method_names, parse_classes(classes, dataset, class_names), seed_list
+            selection.method_params, parse_classes(classes, dataset, class_names), seed_list
         ):
             cells.append(
                 Cell(
@@ -158,7 +186,7 @@ def make_plan(
                     normal_class=normal_class,
                     seed=seed,
                     profile=profile,
-                    method_params=method_params[method],
+                    method_params=selection.method_params[method],
                     dataset_params=params,
                     class_name=class_names[normal_class],
                 )
@@ -166,15 +194,8 @@ def make_plan(
     return Plan(cells=cells, skipped=skipped)
 
 
-def _check_requirements(method_names, method_params, profile: str, data_root: Path) -> None:
+def _raise_missing_weights(missing: dict[Path, tuple[Requirement, list[str]]]) -> None:
     """Every missing weight file of every selected method, in one error."""
-    ctx = RunContext(profile=profile, data_root=data_root)
-    missing = {}
-    for name in method_names:
-        cls = registry.methods.get(name).factory
-        for requirement in cls.requirements(method_params[name], ctx):
-            if not requirement.present:
-                missing.setdefault(requirement.path, (requirement, []))[1].append(name)
     if missing:
         requirement, users = next(iter(missing.values()))
         others = f" ({len(missing) - 1} more file(s) missing)" if len(missing) > 1 else ""

@@ -33,6 +33,7 @@ class RunSettings:
     device: str = "cpu"
     data_root: Path = Path(".")
     cache_dir: Path | None = None
+    loader_workers: int = 0
     show_progress: bool = False
 
     def context(self, cell: Cell) -> RunContext:
@@ -42,6 +43,7 @@ class RunSettings:
             device=self.device,
             data_root=self.data_root,
             cache_dir=self.cache_dir,
+            loader_workers=self.loader_workers,
             progress=inner_progress if self.show_progress else no_progress,
         )
 

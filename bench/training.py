@@ -1,12 +1,10 @@
-"""Pieces every fine-tuning method needs: which parameters train, seeded loaders, an epoch loop."""
+"""Pieces every fine-tuning method needs: which parameters train, and an epoch loop."""
 
 from __future__ import annotations
 
 from typing import Callable, Iterable
 
 from bench.detector import RunContext
-from bench.features import TransformedImages
-from bench.images import ImageSet
 
 
 def train_only(model, trainable: Iterable[str] | None) -> list:
@@ -25,22 +23,6 @@ def train_only(model, trainable: Iterable[str] | None) -> list:
         if parameter.requires_grad:
             parameters.append(parameter)
     return parameters
-
-
-def seeded_loader(images: ImageSet, transform, *, batch_size: int, seed: int, shuffle: bool = True, drop_last: bool = False):
-    """A DataLoader whose order depends on `seed` alone."""
-    import torch
-    from torch.utils.data import DataLoader
-
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(
-        TransformedImages(images, transform),
-        batch_size=batch_size,
-        shuffle=shuffle,
-        drop_last=drop_last and len(images) > batch_size,
-        generator=generator,
-        num_workers=0,
-    )
 
 
 def run_epochs(

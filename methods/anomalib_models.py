@@ -27,9 +27,8 @@ import numpy as np
 from bench.backbones import RANDOM, load_state_dict_into, weights_file
 from bench.detector import no_progress
 from bench.errors import check_is_fitted
-from bench.features import BackboneDetector
+from bench.features import BackboneDetector, image_loader
 from bench.registry import register_method
-from bench.training import seeded_loader
 
 DISABLED_STAGES = {"pre_processor": False, "post_processor": False, "evaluator": False, "visualizer": False}
 
@@ -64,7 +63,7 @@ class AnomalibDetector(BackboneDetector):
     def _batches(self, images, ctx, shuffle: bool):
         from anomalib.data import ImageBatch
 
-        loader = seeded_loader(images, self.feature_spec().transform(), batch_size=self.batch_size, seed=ctx.seed, shuffle=shuffle)
+        loader = image_loader(images, self.feature_spec().transform(), ctx, batch_size=self.batch_size, shuffle=shuffle)
         for batch in loader:
             yield ImageBatch(image=batch.to(ctx.device))
 

@@ -20,9 +20,9 @@ import numpy as np
 
 from bench.detector import Detector
 from bench.errors import check_is_fitted
-from bench.features import TransformedImages
+from bench.features import TransformedImages, image_loader
 from bench.registry import register_method
-from bench.training import run_epochs, seeded_loader
+from bench.training import run_epochs
 from bench.transforms import to_rgb
 
 
@@ -135,7 +135,7 @@ class DeepSVDD(Detector):
         everything = torch.stack(list(TransformedImages(train, self._transform())))
         normalised = contrast_normalize(everything)
         self.low_, self.high_ = float(normalised.min()), float(normalised.max())
-        loader = seeded_loader(train, self._transform(), batch_size=self.batch_size, seed=ctx.seed)
+        loader = image_loader(train, self._transform(), ctx, batch_size=self.batch_size, shuffle=True)
         Encoder, Autoencoder = build_networks(self.image_size, self.rep_dim)
 
         autoencoder = Autoencoder().to(ctx.device).train()
@@ -176,7 +176,7 @@ class DeepSVDD(Detector):
         import torch
 
         check_is_fitted(self, "network_")
-        loader = seeded_loader(test, self._transform(), batch_size=self.batch_size, seed=0, shuffle=False)
+        loader = image_loader(test, self._transform(), ctx, batch_size=self.batch_size)
         with torch.no_grad():
             distances = [((self.network_(self._prepare(x.to(ctx.device))) - self.center_) ** 2).sum(dim=1) for x in loader]
         return torch.cat(distances).cpu().numpy().astype(np.float64)

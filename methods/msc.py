@@ -18,10 +18,10 @@ import numpy as np
 
 from bench.backbones import build_backbone
 from bench.errors import check_is_fitted
-from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, BackboneDetector, FeatureExtractor, run_network
+from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, BackboneDetector, FeatureExtractor, image_loader, run_network
 from bench.knn import knn_score
 from bench.registry import register_method
-from bench.training import run_epochs, seeded_loader, train_only
+from bench.training import run_epochs, train_only
 from bench.transforms import IMAGENET_MEAN, IMAGENET_STD, to_rgb
 
 
@@ -116,7 +116,7 @@ class MSC(BackboneDetector):
         self.network_ = network
         optimizer = torch.optim.SGD(parameters, lr=self.lr, weight_decay=self.weight_decay)
         views = moco_v2_views(self.image_size, self.crop_scale_min)
-        loader = seeded_loader(train, views, batch_size=self.batch_size, seed=ctx.seed, drop_last=True)
+        loader = image_loader(train, views, ctx, batch_size=self.batch_size, shuffle=True, drop_last=True)
 
         def mean_shifted_loss(batch):
             first, second = (self._embed(view.to(ctx.device)) - center for view in batch)

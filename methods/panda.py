@@ -16,10 +16,10 @@ import numpy as np
 
 from bench.backbones import build_backbone
 from bench.errors import check_is_fitted
-from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, BackboneDetector, FeatureExtractor, run_network
+from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, BackboneDetector, FeatureExtractor, image_loader, run_network
 from bench.knn import knn_score
 from bench.registry import register_method
-from bench.training import run_epochs, seeded_loader, train_only
+from bench.training import run_epochs, train_only
 
 
 @register_method("panda", groups=("knn", "fine-tuned"))
@@ -70,7 +70,7 @@ class PANDA(BackboneDetector):
         parameters = train_only(model, self.trainable_layers)
         model.eval()  # once and for good: BatchNorm keeps its pretrained running statistics
         optimizer = torch.optim.SGD(parameters, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
-        loader = seeded_loader(train, spec.transform(), batch_size=self.batch_size, seed=ctx.seed)
+        loader = image_loader(train, spec.transform(), ctx, batch_size=self.batch_size, shuffle=True)
 
         def compactness(images):
             features = model(images.to(ctx.device))

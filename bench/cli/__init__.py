@@ -9,7 +9,7 @@ import sys
 from bench import __version__
 from bench.errors import UserError
 
-COMMANDS = ("run", "table", "list")
+COMMANDS = ("run", "table", "list", "prepare")
 
 
 class Parser(argparse.ArgumentParser):

@@ -39,6 +39,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--results", help="results root (default: $BENCH_RESULTS or ./results)")
     parser.add_argument("--data-root", help="dataset root (default: $BENCH_DATA or ~/.cache/nearbench/data)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto = cuda if available)")
+    parser.add_argument("--loader-workers", type=int, default=None, metavar="N",
+                        help="processes preparing image batches in each cell (default: 0 on a CPU, 8 on a GPU)")
     parser.add_argument("--executor", default="inline", choices=EXECUTORS, help="inline: this process; local: a pool of worker processes")
     parser.add_argument("--workers", type=int, default=None, help="worker processes for --executor local (default: CPU count)")
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
@@ -66,6 +68,8 @@ def main(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
+    if args.loader_workers is not None and args.loader_workers < 0:
+        raise UserError("--loader-workers must be 0 or more")
     data_root = paths.data_root(args.data_root)
     plan = make_plan(
         args.methods,
@@ -93,8 +97,10 @@ def main(args) -> int:
         print(Summary(skipped=len(done)).line(store))
         return 0
 
+    device = resolve_device(args.device)
     settings = RunSettings(
-        device=resolve_device(args.device),
+        device=device,
+        loader_workers=args.loader_workers if args.loader_workers is not None else (0 if device == "cpu" else 8),
         data_root=data_root,
         cache_dir=None if args.no_cache else paths.cache_dir(),
         show_progress=not args.quiet and args.executor == "inline",

@@ -1,0 +1,48 @@
+"""`bench prepare`: fetch what a planned sweep needs, on a machine with internet.
+
+Compute nodes of a cluster often have no internet; run this on the login node with the
+same --methods, --datasets, --profile and --set as the sweep.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bench import paths, registry
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "prepare",
+        help="download the pretrained weights (and data) a sweep needs",
+        description="Fetch every pretrained-weights file the selected methods' profile needs, and report the "
+        "datasets whose data is missing. Run it where there is internet, with the sweep's options.",
+    )
+    parser.add_argument("--methods", default=registry.ALL, metavar="SPEC", help="methods of the sweep (default: all)")
+    parser.add_argument("--datasets", default="embedded", metavar="SPEC", help="datasets of the sweep (default: embedded)")
+    parser.add_argument("--profile", default="smoke", help="profile of the sweep (default: smoke)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME.PARAM=VALUE",
+                        help="the sweep's parameter overrides (repeatable)")
+    parser.add_argument("--data-root", help="dataset root (default: $BENCH_DATA or ~/.cache/nearbench/data)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from bench.errors import UserError
+    from bench.plan import select
+
+    data_root = paths.data_root(args.data_root)
+    selection = select(args.methods, args.datasets, profile=args.profile, overrides=args.overrides)
+    missing = selection.missing_weights(data_root)
+    for path, (requirement, users) in missing.items():
+        if requirement.fetch is None:
+            raise UserError(f"{requirement.what} for {', '.join(users)} not found at {path}: {requirement.how_to_get}")
+        print(f"fetching {requirement.what} for {', '.join(users)} → {path}", file=sys.stderr)
+        requirement.fetch()
+    missing_data = selection.missing_data(data_root)
+    for name in missing_data:
+        print(f"dataset {name}: data missing under {selection.benchmark(name).data_dir(data_root)}; "
+              f"get it with `bench data fetch {name}`", file=sys.stderr)
+    print(f"{len(missing)} weight file(s) fetched; {len(missing_data)} dataset(s) still missing")
+    return 1 if missing_data else 0
