@@ -63,6 +63,7 @@ def image_loader(images: ImageSet, transform, ctx: RunContext, *, batch_size: in
         drop_last=drop_last and len(images) > batch_size,
         generator=torch.Generator().manual_seed(ctx.seed),
         num_workers=ctx.loader_workers,
+        persistent_workers=ctx.loader_workers > 0,  # no re-forking at every epoch
         pin_memory=ctx.device.startswith("cuda"),
     )
 
