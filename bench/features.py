@@ -196,3 +196,28 @@ class FrozenFeatureDetector(BackboneDetector):
 
     def score_features(self, features: np.ndarray, ctx: RunContext) -> np.ndarray:
         raise NotImplementedError
+
+
+class TrainedFeatureKNN(BackboneDetector):
+    """Base of methods that fine-tune their backbone (`self.network_`) and then score by the
+    sum of squared L2 distances to the `k` nearest features of the normal training images,
+    all taken through the eval transform. Subclasses train, set `network_`, call
+    `memorise(train, ctx)`, and may override `embed` (MSC normalises)."""
+
+    batch_size: int
+    k: int
+
+    def embed(self, images):
+        return self.network_(images)
+
+    def features(self, images: ImageSet, ctx: RunContext, desc: str) -> np.ndarray:
+        return run_network(self.embed, self.feature_spec().transform(), images, ctx, batch_size=self.batch_size, desc=desc)
+
+    def memorise(self, train: ImageSet, ctx: RunContext) -> None:
+        self.bank_ = self.features(train, ctx, "train features")
+
+    def score(self, test: ImageSet, ctx: RunContext) -> np.ndarray:
+        from bench.knn import knn_score
+
+        check_is_fitted(self, "bank_")
+        return knn_score(self.bank_, self.features(test, ctx, "test features"), self.k, device=ctx.device)

@@ -17,9 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.backbones import build_backbone
-from bench.errors import check_is_fitted
-from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, BackboneDetector, FeatureExtractor, image_loader, run_network
-from bench.knn import knn_score
+from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, FeatureExtractor, TrainedFeatureKNN, image_loader
 from bench.registry import register_method
 from bench.training import run_epochs, train_only
 from bench.transforms import IMAGENET_MEAN, IMAGENET_STD, to_rgb
@@ -73,7 +71,7 @@ def nt_xent(first, second, temperature: float):
 
 
 @register_method("msc", groups=("knn", "fine-tuned"))
-class MSC(BackboneDetector):
+class MSC(TrainedFeatureKNN):
     """Mean-shifted contrastive fine-tuning of a pretrained ResNet, then 2-NN on unit features."""
 
     profiles = {
@@ -133,24 +131,17 @@ class MSC(BackboneDetector):
         loader = image_loader(train, views, ctx, batch_size=self.batch_size, shuffle=True, drop_last=True)
 
         def mean_shifted_loss(batch):
-            first, second = (self._embed(view.to(ctx.device)) - center for view in batch)
+            first, second = (self.embed(view.to(ctx.device)) - center for view in batch)
             loss = nt_xent(first, second, self.temperature)
             if self.angular:
                 loss = loss + (first**2).sum(dim=1).mean() + (second**2).sum(dim=1).mean()
             return loss
 
         self.loss_history_ = run_epochs(loader, mean_shifted_loss, optimizer, self.epochs, ctx, desc="MSC epochs")
-        self.bank_ = self._features(train, ctx, "train features")
+        self.memorise(train, ctx)
         return self
 
-    def _embed(self, images):
+    def embed(self, images):
         import torch.nn.functional as F
 
         return F.normalize(self.network_(images), dim=1)
-
-    def _features(self, images, ctx, desc: str) -> np.ndarray:
-        return run_network(self._embed, self.feature_spec().transform(), images, ctx, batch_size=self.batch_size, desc=desc)
-
-    def score(self, test, ctx) -> np.ndarray:
-        check_is_fitted(self, "bank_")
-        return knn_score(self.bank_, self._features(test, ctx, "test features"), self.k, device=ctx.device)

@@ -12,18 +12,14 @@ implemented.
 
 from __future__ import annotations
 
-import numpy as np
-
 from bench.backbones import build_backbone
-from bench.errors import check_is_fitted
-from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, BackboneDetector, FeatureExtractor, image_loader, run_network
-from bench.knn import knn_score
+from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, FeatureExtractor, TrainedFeatureKNN, image_loader
 from bench.registry import register_method
 from bench.training import run_epochs, train_only
 
 
 @register_method("panda", groups=("knn", "fine-tuned"))
-class PANDA(BackboneDetector):
+class PANDA(TrainedFeatureKNN):
     """PANDA: compactness fine-tuning of layer3–4 towards the pretrained centre, then 2-NN."""
 
     profiles = {
@@ -79,13 +75,6 @@ class PANDA(BackboneDetector):
         self.loss_history_ = run_epochs(
             loader, compactness, optimizer, self.epochs, ctx, clip_norm=self.clip_norm, parameters=parameters, desc="PANDA epochs"
         )
-        self.model_ = model
-        self.bank_ = self._features(train, ctx, "train features")
+        self.network_ = model
+        self.memorise(train, ctx)
         return self
-
-    def _features(self, images, ctx, desc: str) -> np.ndarray:
-        return run_network(self.model_, self.feature_spec().transform(), images, ctx, batch_size=self.batch_size, desc=desc)
-
-    def score(self, test, ctx) -> np.ndarray:
-        check_is_fitted(self, "bank_")
-        return knn_score(self.bank_, self._features(test, ctx, "test features"), self.k, device=ctx.device)

@@ -33,7 +33,7 @@ def test_panda_loss_falls_bn_stays_frozen_and_only_layer3_4_train(train):
     detector = fit("panda", train, epochs=4)
     history = detector.loss_history_
     assert len(history) == 4 and history[-1] < history[0]
-    model = detector.model_
+    model = detector.network_
     assert not any(m.training for m in model.modules())
     after = model.state_dict()
     for key in batchnorm_state(model):
