@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench.detector import Requirement
 from bench.errors import UserError
+from bench.seeding import seeded
 
 RANDOM = "random"
 PRETRAINED = "pretrained"
@@ -158,8 +159,7 @@ def build_backbone(backbone: str, weights: str, *, seed: int = 0):
     """The network (CPU, eval mode) mapping images to pooled features."""
     import torch
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # random weights depend on the seed alone, not on earlier draws
+    with seeded(seed):  # random weights depend on the seed alone, not on earlier draws
         if is_timm(backbone):
             import timm
 

@@ -68,6 +68,7 @@ class RunContext:
     data_root: Path = Path(".")
     cache_dir: Path | None = None  # None: no on-disk caches
     loader_workers: int = 0  # processes preparing image batches (0: this process)
+    checkpoint_dir: Path | None = None  # this cell's own: training resumes from it
     progress: Callable[..., Iterable] = no_progress
 
 

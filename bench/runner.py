@@ -7,7 +7,7 @@ failed record carrying the error; the sweep goes on.
 
 from __future__ import annotations
 
-import random
+import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from bench.cell import Cell
 from bench.detector import RunContext, no_progress
 from bench.metrics import one_class_metrics
 from bench.provenance import provenance
+from bench.seeding import seed_everything
 from bench.store import FAILED, OK
 
 SCHEMA = 1
@@ -36,6 +37,9 @@ class RunSettings:
     loader_workers: int = 0
     show_progress: bool = False
 
+    def checkpoint_dir(self, cell: Cell) -> Path | None:
+        return None if self.cache_dir is None else Path(self.cache_dir) / "checkpoints" / cell.key
+
     def context(self, cell: Cell) -> RunContext:
         return RunContext(
             seed=cell.seed,
@@ -44,6 +48,7 @@ class RunSettings:
             data_root=self.data_root,
             cache_dir=self.cache_dir,
             loader_workers=self.loader_workers,
+            checkpoint_dir=self.checkpoint_dir(cell),
             progress=inner_progress if self.show_progress else no_progress,
         )
 
@@ -52,16 +57,6 @@ def inner_progress(iterable, total=None, desc=None):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, total=total, desc=desc, leave=False, position=1, dynamic_ncols=True)
-
-
-def seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
 
 
 def check_scores(scores, n_test: int) -> np.ndarray:
@@ -102,6 +97,8 @@ def run_cell(cell: Cell, settings: RunSettings) -> dict:
 
         record["metrics"] = one_class_metrics(split.is_anomaly, scores, split.anomaly_class)
         record["status"] = OK
+        if ctx.checkpoint_dir is not None:
+            shutil.rmtree(ctx.checkpoint_dir, ignore_errors=True)  # only an unfinished cell resumes
     except Exception as error:  # a failing cell is a result, not a crash of the sweep
         record["status"] = FAILED
         record["error"] = {

@@ -1,8 +1,22 @@
-"""Pieces every fine-tuning method needs: which parameters train, and an epoch loop."""
+"""Pieces every trained method needs: which parameters train, and an epoch loop that
+checkpoints itself.
+
+When the run context has a `checkpoint_dir` (the runner gives each cell its own), `run_epochs`
+saves after every epoch the state of everything that moves — model, optimiser, scheduler,
+the loader's shuffling generator and the global random generators — and, called again,
+resumes after the last saved epoch. A cell requeued after a timeout therefore redoes at
+most one epoch, and on a CPU ends exactly where an uninterrupted run would.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
 
 from bench.detector import RunContext
 
@@ -25,6 +39,66 @@ def train_only(model, trainable: Iterable[str] | None) -> list:
     return parameters
 
 
+class Checkpoint:
+    """One training phase's resumable state in `<checkpoint_dir>/<name>.pt`."""
+
+    def __init__(self, directory: Path, name: str, state: Mapping[str, object]):
+        self.path = Path(directory) / f"{name}.pt"
+        self.state = state  # name -> object with state_dict() / load_state_dict()
+
+    def load(self) -> tuple[int, list[float]]:
+        """Restore everything saved; return (epochs done, loss history). (0, []) if none."""
+        import torch
+
+        if not self.path.exists():
+            return 0, []
+        saved = torch.load(self.path, map_location="cpu", weights_only=False)
+        for name, target in self.state.items():
+            target.load_state_dict(saved["state"][name])
+        torch.set_rng_state(saved["rng"]["torch"])
+        np.random.set_state(saved["rng"]["numpy"])
+        random.setstate(saved["rng"]["python"])
+        if saved["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
+        return saved["epoch"], saved["history"]
+
+    def save(self, epoch: int, history: list[float]) -> None:
+        import torch
+
+        payload = {
+            "epoch": epoch,
+            "history": list(history),
+            "state": {name: target.state_dict() for name, target in self.state.items()},
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "numpy": np.random.get_state(),
+                "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                torch.save(payload, handle)
+            os.replace(temporary, self.path)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+
+
+class _GeneratorState:
+    """state_dict view of a torch.Generator (the loader's shuffling order)."""
+
+    def __init__(self, generator):
+        self.generator = generator
+
+    def state_dict(self):
+        return self.generator.get_state()
+
+    def load_state_dict(self, state):
+        self.generator.set_state(state)
+
+
 def run_epochs(
     loader,
     step: Callable[[object], "object"],
@@ -32,17 +106,34 @@ def run_epochs(
     epochs: int,
     ctx: RunContext,
     *,
+    model=None,
     clip_norm: float | None = None,
     parameters: list | None = None,
     scheduler=None,
+    scheduler_per_batch: bool = False,
+    name: str = "training",
     desc: str = "epochs",
 ) -> list[float]:
-    """Minimise `step(batch) -> loss` over `epochs` (stepping `scheduler` after each epoch);
-    return the mean loss of each epoch."""
+    """Minimise `step(batch) -> loss` over `epochs` and return the mean loss of each epoch.
+
+    `scheduler` steps after each epoch (after each batch with `scheduler_per_batch`).
+    With `ctx.checkpoint_dir`, the phase `name` checkpoints after every epoch and resumes.
+    """
     import torch
 
-    history = []
-    for _ in ctx.progress(range(epochs), total=epochs, desc=desc):
+    checkpoint = None
+    if ctx.checkpoint_dir is not None:
+        state = {"optimizer": optimizer}
+        if model is not None:
+            state["model"] = model
+        if scheduler is not None:
+            state["scheduler"] = scheduler
+        if getattr(loader, "generator", None) is not None:
+            state["loader"] = _GeneratorState(loader.generator)
+        checkpoint = Checkpoint(ctx.checkpoint_dir, name, state)
+    start, history = checkpoint.load() if checkpoint else (0, [])
+
+    for epoch in ctx.progress(range(start, epochs), total=epochs - start, desc=desc):
         total, count = 0.0, 0
         for batch in loader:
             loss = step(batch)
@@ -51,11 +142,15 @@ def run_epochs(
             if clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_(parameters, clip_norm)
             optimizer.step()
+            if scheduler is not None and scheduler_per_batch:
+                scheduler.step()
             total += float(loss.detach()) * _batch_size(batch)
             count += _batch_size(batch)
         history.append(total / max(count, 1))
-        if scheduler is not None:
+        if scheduler is not None and not scheduler_per_batch:
             scheduler.step()
+        if checkpoint:
+            checkpoint.save(epoch + 1, history)
     return history
 
 

@@ -35,7 +35,7 @@ from sklearn.metrics import roc_auc_score
 from bench.datasets.digits import Digits
 from bench.methods.dn2 import DN2
 from bench.detector import RunContext
-from bench.runner import seed_everything
+from bench.seeding import seed_everything
 seed_everything(0)
 split = Digits().split(0, None)
 params = {**DN2.profiles["smoke"], "image_size": 128, "resize": 128}

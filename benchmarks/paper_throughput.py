@@ -39,7 +39,7 @@ def main() -> int:
     from bench.images import ArrayImages
     from bench.methods.msc import MSC
     from bench.methods.panda import PANDA
-    from bench.runner import seed_everything
+    from bench.seeding import seed_everything
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1024)

@@ -29,6 +29,7 @@ from bench.detector import no_progress
 from bench.errors import check_is_fitted
 from bench.features import BackboneDetector, image_loader
 from bench.registry import register_method
+from bench.seeding import seeded
 
 DISABLED_STAGES = {"pre_processor": False, "post_processor": False, "evaluator": False, "visualizer": False}
 
@@ -53,8 +54,7 @@ class AnomalibDetector(BackboneDetector):
         with warnings.catch_warnings():  # anomalib's import warns about its own deprecations
             warnings.simplefilter("ignore", FutureWarning)
             cls = getattr(importlib.import_module(module_name), class_name)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(ctx.seed)  # random init and PaDiM's random channel subset
+        with seeded(ctx.seed):  # random init and PaDiM's random channel subset
             module = cls(backbone=self.backbone, pre_trained=False, **self.module_arguments(), **DISABLED_STAGES)
         if self.weights != RANDOM:
             load_state_dict_into(module.model.feature_extractor.feature_extractor, weights_file(self.backbone, self.weights))

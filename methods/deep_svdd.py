@@ -146,7 +146,10 @@ class DeepSVDD(Detector):
             inputs = self._prepare(images.to(ctx.device))
             return ((autoencoder(inputs) - inputs) ** 2).sum(dim=(1, 2, 3)).mean()
 
-        self.ae_loss_history_ = run_epochs(loader, reconstruction, optimizer, self.ae_epochs, ctx, scheduler=scheduler, desc="AE epochs")
+        self.ae_loss_history_ = run_epochs(
+            loader, reconstruction, optimizer, self.ae_epochs, ctx,
+            model=autoencoder, scheduler=scheduler, name="autoencoder", desc="AE epochs",
+        )
 
         network = Encoder().to(ctx.device)
         network.load_state_dict(autoencoder.encoder.state_dict())
@@ -158,7 +161,9 @@ class DeepSVDD(Detector):
         def one_class(images):
             return ((network(self._prepare(images.to(ctx.device))) - center) ** 2).sum(dim=1).mean()
 
-        self.loss_history_ = run_epochs(loader, one_class, optimizer, self.epochs, ctx, scheduler=scheduler, desc="SVDD epochs")
+        self.loss_history_ = run_epochs(
+            loader, one_class, optimizer, self.epochs, ctx, model=network, scheduler=scheduler, name="svdd", desc="SVDD epochs"
+        )
         self.network_, self.center_ = network.eval(), center
         return self
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from bench.backbones import build_backbone
 from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, FeatureExtractor, TrainedFeatureKNN, image_loader
+from bench.losses import nt_xent
 from bench.registry import register_method
 from bench.training import run_epochs, train_only
 from bench.transforms import IMAGENET_MEAN, IMAGENET_STD, to_rgb
@@ -55,19 +56,6 @@ def moco_v2_views(image_size: int, crop_scale_min: float):
         ]
     )
     return lambda image: (augment(image), augment(image))
-
-
-def nt_xent(first, second, temperature: float):
-    """NT-Xent over 2B rows: each row's positive is its other view; rows are normalised here."""
-    import torch
-    import torch.nn.functional as F
-
-    rows = F.normalize(torch.cat([first, second]), dim=1)
-    n = len(first)
-    similarity = rows @ rows.T / temperature
-    similarity.fill_diagonal_(float("-inf"))
-    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(rows.device)
-    return F.cross_entropy(similarity, positives)
 
 
 @register_method("msc", groups=("knn", "fine-tuned"))
@@ -137,7 +125,9 @@ class MSC(TrainedFeatureKNN):
                 loss = loss + (first**2).sum(dim=1).mean() + (second**2).sum(dim=1).mean()
             return loss
 
-        self.loss_history_ = run_epochs(loader, mean_shifted_loss, optimizer, self.epochs, ctx, desc="MSC epochs")
+        self.loss_history_ = run_epochs(
+            loader, mean_shifted_loss, optimizer, self.epochs, ctx, model=network, name="msc", desc="MSC epochs"
+        )
         self.memorise(train, ctx)
         return self
 

@@ -73,7 +73,8 @@ class PANDA(TrainedFeatureKNN):
             return ((features - center) ** 2).sum(dim=1).div(features.shape[1]).mean()
 
         self.loss_history_ = run_epochs(
-            loader, compactness, optimizer, self.epochs, ctx, clip_norm=self.clip_norm, parameters=parameters, desc="PANDA epochs"
+            loader, compactness, optimizer, self.epochs, ctx, model=model,
+            clip_norm=self.clip_norm, parameters=parameters, name="panda", desc="PANDA epochs",
         )
         self.network_ = model
         self.memorise(train, ctx)

@@ -16,7 +16,7 @@ from bench.cell import canonical_json
 from bench.detector import RunContext
 from bench.errors import NotFittedError
 from bench.images import ArrayImages, ConcatImages
-from bench.runner import seed_everything
+from bench.seeding import seed_everything
 from bench.datasets.digits import digit_images
 
 

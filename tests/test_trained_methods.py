@@ -8,9 +8,9 @@ import torch
 from bench import registry
 from bench.backbones import build_backbone, load_state_dict_into
 from bench.detector import RunContext
-from bench.runner import seed_everything
+from bench.seeding import seed_everything
 from bench.training import train_only
-from bench.methods.msc import nt_xent
+from bench.losses import nt_xent
 
 
 @pytest.fixture(scope="module")
