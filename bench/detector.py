@@ -69,6 +69,7 @@ class RunContext:
     cache_dir: Path | None = None  # None: no on-disk caches
     loader_workers: int = 0  # processes preparing image batches (0: this process)
     checkpoint_dir: Path | None = None  # this cell's own: training resumes from it
+    checkpoint_interval_s: float = 60.0  # save training state at most this often (and at the end)
     progress: Callable[..., Iterable] = no_progress
 
 

@@ -2,10 +2,11 @@
 checkpoints itself.
 
 When the run context has a `checkpoint_dir` (the runner gives each cell its own), `run_epochs`
-saves after every epoch the state of everything that moves — model, optimiser, scheduler,
-the loader's shuffling generator and the global random generators — and, called again,
-resumes after the last saved epoch. A cell requeued after a timeout therefore redoes at
-most one epoch, and on a CPU ends exactly where an uninterrupted run would.
+saves the state of everything that moves — model, optimiser, scheduler, the loader's
+shuffling generator and the global random generators — after an epoch once
+`ctx.checkpoint_interval_s` have passed since the last save, and after the last epoch; called
+again, it resumes after the last saved epoch. A cell requeued after a timeout loses at most
+that interval of training, and on a CPU ends exactly where an uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -132,9 +134,10 @@ def run_epochs(
             state["loader"] = _GeneratorState(loader.generator)
         checkpoint = Checkpoint(ctx.checkpoint_dir, name, state)
     start, history = checkpoint.load() if checkpoint else (0, [])
+    last_save = time.monotonic()
 
     for epoch in ctx.progress(range(start, epochs), total=epochs - start, desc=desc):
-        total, count = 0.0, 0
+        total, count = 0.0, 0  # the sum stays on the device: no synchronisation per step
         for batch in loader:
             loss = step(batch)
             optimizer.zero_grad(set_to_none=True)
@@ -144,13 +147,15 @@ def run_epochs(
             optimizer.step()
             if scheduler is not None and scheduler_per_batch:
                 scheduler.step()
-            total += float(loss.detach()) * _batch_size(batch)
+            total = total + loss.detach() * _batch_size(batch)
             count += _batch_size(batch)
-        history.append(total / max(count, 1))
+        history.append(float(total) / max(count, 1))
         if scheduler is not None and not scheduler_per_batch:
             scheduler.step()
-        if checkpoint:
+        due = time.monotonic() - last_save >= ctx.checkpoint_interval_s or epoch + 1 == epochs
+        if checkpoint and due:
             checkpoint.save(epoch + 1, history)
+            last_save = time.monotonic()
     return history
 
 

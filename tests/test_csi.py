@@ -108,7 +108,8 @@ def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(split, tm
 
     seed_everything(0)
     with pytest.raises(Interrupt):
-        CSI(**params).fit(split.train, RunContext(seed=0, checkpoint_dir=tmp_path / "b", progress=interrupt_after(2)))
+        interrupted = RunContext(seed=0, checkpoint_dir=tmp_path / "b", checkpoint_interval_s=0, progress=interrupt_after(2))
+        CSI(**params).fit(split.train, interrupted)
     assert (tmp_path / "b" / "csi.pt").exists()
     assert torch.load(tmp_path / "b" / "csi.pt", weights_only=False)["epoch"] == 2
 
