@@ -88,7 +88,7 @@ class DeepSVDD(Detector):
     """Deep SVDD: a from-scratch CNN mapping normal images close to a centre, AE-pretrained."""
 
     profiles = {
-        "smoke": {"image_size": 16, "ae_epochs": 20, "ae_milestone": 15, "epochs": 20, "milestone": 15,
+        "smoke": {"image_size": 16, "ae_epochs": 12, "ae_milestone": 9, "epochs": 12, "milestone": 9,
                   "batch_size": 32, "lr": 1e-3, "ae_lr": 1e-3},
         "paper": {"image_size": 32},
     }

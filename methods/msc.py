@@ -64,7 +64,7 @@ class MSC(TrainedFeatureKNN):
 
     profiles = {
         # smoke: ResNet-18 trains all layers, as the recipe does for ResNet-18
-        "smoke": {**SMOKE_BACKBONE, "epochs": 3, "batch_size": 32, "lr": 1e-3, "trainable_layers": None},
+        "smoke": {**SMOKE_BACKBONE, "epochs": 2, "batch_size": 32, "lr": 1e-3, "trainable_layers": None},
         "paper": {**PAPER_BACKBONE, "epochs": 20, "batch_size": 64},
     }
 

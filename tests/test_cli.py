@@ -10,7 +10,7 @@ from bench.detector import Detector
 from bench.store import Store
 from tests.conftest import registered, run_cli
 
-FAST = ("--methods", "dn2,pyod-knn", "--datasets", "digits", "--classes", "0,1", "--quiet")
+FAST = ("--methods", "dn2,pyod-knn", "--datasets", "digits", "--classes", "0,1", "--quiet", "--executor", "inline")
 
 
 def test_run_then_table(results):
@@ -95,7 +95,7 @@ def test_failing_cells_are_recorded_and_the_sweep_goes_on(results):
     with registered(registry.methods, "exploding", Exploding), registered(registry.methods, "nan-scores", NaNScores):
         status, out, err = run_cli(
             "run", "--methods", "exploding,nan-scores,dn2", "--datasets", "digits", "--classes", "2",
-            "--quiet", "--results", str(results),
+            "--quiet", "--executor", "inline", "--results", str(results),
         )
     assert status == 1
     assert "1 done, 0 skipped, 2 failed" in out
@@ -110,7 +110,7 @@ def test_failing_cells_are_recorded_and_the_sweep_goes_on(results):
 def test_local_executor_matches_inline(tmp_path):
     inline, local = tmp_path / "inline", tmp_path / "local"
     args = ("run", "--methods", "dn2,pyod-iforest", "--datasets", "digits", "--classes", "1,8", "--quiet")
-    assert run_cli(*args, "--results", str(inline))[0] == 0
+    assert run_cli(*args, "--results", str(inline), "--executor", "inline")[0] == 0
     status, out, err = run_cli(*args, "--results", str(local), "--executor", "local", "--workers", "2")
     assert status == 0, err
     auroc = lambda root: {r["cell"]["key"]: r["metrics"]["auroc"] for r in Store(root).records()}
@@ -145,3 +145,15 @@ def test_same_cell_twice_gives_the_same_auroc(tmp_path):
     run_cli(*args, "--results", str(tmp_path / "b"))
     first, second = (json.loads(next((tmp_path / d).rglob("*.json")).read_text()) for d in "ab")
     assert first["metrics"] == second["metrics"]
+
+
+def test_auto_executor_pools_many_cpu_cells_only(monkeypatch):
+    from bench.executors import choose_executor
+
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert choose_executor("auto", cells=8, device="cpu") == "local"
+    assert choose_executor("auto", cells=7, device="cpu") == "inline"
+    assert choose_executor("auto", cells=100, device="cuda") == "inline"
+    assert choose_executor("inline", cells=100, device="cpu") == "inline"
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert choose_executor("auto", cells=100, device="cpu") == "inline"

@@ -29,7 +29,7 @@ def readme_plugins():
 def test_readme_method_and_dataset_examples_run(readme_plugins, results):
     status, out, err = run_cli(
         "run", "--methods", "mean-distance,dn2", "--datasets", "noise-vs-stripes,digits", "--classes", "0",
-        "--quiet", "--results", str(results),
+        "--quiet", "--executor", "inline", "--results", str(results),
     )
     assert status == 0, err
     assert "4 done" in out

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from bench import paths, registry
-from bench.executors import EXECUTORS, make_executor
+from bench.executors import EXECUTORS, choose_executor, make_executor
 
 EPILOG = """\
 SPEC is a comma list of names, globs and groups; a leading '-' removes: 'all,-csi', 'pyod-*'.
@@ -41,7 +41,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto = cuda if available)")
     parser.add_argument("--loader-workers", type=int, default=None, metavar="N",
                         help="processes preparing image batches in each cell (default: 0 on a CPU, 8 on a GPU)")
-    parser.add_argument("--executor", default="inline", choices=EXECUTORS, help="inline: this process; local: a pool of worker processes")
+    parser.add_argument("--executor", default="auto", choices=EXECUTORS,
+                        help="inline: this process (for debugging); local: a pool of worker processes; "
+                        "auto (default): local on a multi-core CPU with many cells, else inline")
     parser.add_argument("--workers", type=int, default=None, help="worker processes for --executor local (default: CPU count)")
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
     parser.add_argument("--dry-run", action="store_true", help="print the cells, marked done or pending, and run nothing")
@@ -98,16 +100,17 @@ def main(args) -> int:
         return 0
 
     device = resolve_device(args.device)
+    executor = choose_executor(args.executor, cells=len(pending), device=device)
     settings = RunSettings(
         device=device,
         loader_workers=args.loader_workers if args.loader_workers is not None else (0 if device == "cpu" else 8),
         data_root=data_root,
         cache_dir=None if args.no_cache else paths.cache_dir(),
-        show_progress=not args.quiet and args.executor == "inline",
+        show_progress=not args.quiet and executor == "inline",
     )
     summary = run_sweep(
         pending,
-        make_executor(args.executor, workers=args.workers),
+        make_executor(executor, workers=args.workers),
         store,
         settings,
         skipped=len(done),

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 from bench.errors import UserError
 from bench.executors.base import CellHandle, CellWorker, Executor
 
-EXECUTORS = ("inline", "local")
+EXECUTORS = ("auto", "inline", "local")
+
+
+def choose_executor(name: str, *, cells: int, device: str) -> str:
+    """`auto`: a local pool when several CPU cores can share many cells, else inline (one
+    GPU is best fed by one process; a few cells are not worth starting workers)."""
+    if name != "auto":
+        return name
+    cores = os.cpu_count() or 1
+    return "local" if device == "cpu" and cores > 1 and cells >= 2 * cores else "inline"
 
 
 def make_executor(name: str, *, workers: int | None = None) -> Executor:
@@ -20,4 +31,4 @@ def make_executor(name: str, *, workers: int | None = None) -> Executor:
     raise UserError(f"unknown executor {name!r}: choose one of {', '.join(EXECUTORS)}")
 
 
-__all__ = ["CellHandle", "CellWorker", "Executor", "EXECUTORS", "make_executor"]
+__all__ = ["CellHandle", "CellWorker", "Executor", "EXECUTORS", "choose_executor", "make_executor"]
