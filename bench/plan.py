@@ -79,12 +79,12 @@ def parse_classes(text: str, dataset: str, classes: Sequence[str]) -> list[int]:
     return list(dict.fromkeys(chosen))
 
 
-def _apply_overrides(kind: str, name: str, cls: type, base: dict, overrides: Sequence[Override], used: set) -> dict:
+def _apply_overrides(kind: str, name: str, cls: type, base: dict, overrides: Sequence[Override], used: set[int]) -> dict:
     values = dict(base)
-    for override in overrides:
+    for index, override in enumerate(overrides):
         if fnmatch.fnmatchcase(name, override.target):
             values[override.param] = override.value
-            used.add(override)
+            used.add(index)
     try:
         return resolve_params(cls, values)
     except ValueError as error:
@@ -132,7 +132,7 @@ def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Se
     """Expand the specs and resolve every parameter; unknown names, profiles or parameters
     and `--set` targets that match nothing are UserErrors."""
     parsed = [Override.parse(text) for text in overrides]
-    used: set[Override] = set()
+    used: set[int] = set()  # indices of the overrides that matched something
     method_params = {}
     for name in registry.methods.select(methods):
         cls = registry.methods.get(name).factory
@@ -143,7 +143,7 @@ def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Se
         name: _apply_overrides("dataset", name, registry.datasets.get(name).factory, {}, parsed, used)
         for name in registry.datasets.select(datasets)
     }
-    unused = [o for o in parsed if o not in used]
+    unused = [o for index, o in enumerate(parsed) if index not in used]
     if unused:
         raise UserError(
             f"--set {unused[0].target}.{unused[0].param}: {unused[0].target!r} matches no selected method or dataset"

@@ -73,6 +73,8 @@ def test_config_hash_changes_with_any_parameter():
 def test_override_globs_apply_to_every_match():
     plan = make_plan("pyod-*", "digits", classes="0", overrides=["pyod-*.standardize=false"])
     assert all(c.method_params["standardize"] is False for c in plan.cells)
+    plan = make_plan("pyod-knn", "digits", classes="0", overrides=['pyod-knn.detector_params={"n_neighbors": 2}'])
+    assert plan.cells[0].method_params["detector_params"] == {"n_neighbors": 2}
 
 
 def test_override_parsing():
