@@ -34,6 +34,20 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Feature caches and checkpoints of the tests go to a fresh folder, never the user's."""
+    import os
+
+    previous = os.environ.get("BENCH_CACHE")
+    os.environ["BENCH_CACHE"] = str(tmp_path_factory.mktemp("bench-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("BENCH_CACHE", None)
+    else:
+        os.environ["BENCH_CACHE"] = previous
+
+
 @pytest.fixture
 def results(tmp_path):
     return tmp_path / "results"

@@ -70,6 +70,14 @@ def test_bad_option_is_one_line_exit_2():
     assert status == 2 and len(err.strip().splitlines()) == 1 and "--help" in err
 
 
+def test_a_missing_gpu_is_a_plan_time_error(results, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    status, _, err = run_cli("run", "--methods", "dn2", "--device", "cuda", "--results", str(results))
+    assert status == 2 and "no GPU is visible" in err and not results.exists()
+    status, _, err = run_cli("run", "--methods", "dn2", "--device", "tpu", "--results", str(results))
+    assert status == 2 and "use cpu, cuda" in err
+
+
 class Exploding(Detector):
     """Raises in fit."""
 
@@ -109,7 +117,7 @@ def test_failing_cells_are_recorded_and_the_sweep_goes_on(results):
 
 def test_local_executor_matches_inline(tmp_path):
     inline, local = tmp_path / "inline", tmp_path / "local"
-    args = ("run", "--methods", "dn2,pyod-iforest", "--datasets", "digits", "--classes", "1,8", "--quiet")
+    args = ("run", "--methods", "dn2,pyod-iforest", "--datasets", "digits", "--classes", "1,8", "--quiet", "--no-cache")
     assert run_cli(*args, "--results", str(inline), "--executor", "inline")[0] == 0
     status, out, err = run_cli(*args, "--results", str(local), "--executor", "local", "--workers", "2")
     assert status == 0, err
@@ -140,7 +148,7 @@ def test_list_commands():
 
 
 def test_same_cell_twice_gives_the_same_auroc(tmp_path):
-    args = ("run", "--methods", "dn2", "--datasets", "digits", "--classes", "6", "--seeds", "4", "--quiet")
+    args = ("run", "--methods", "dn2", "--datasets", "digits", "--classes", "6", "--seeds", "4", "--quiet", "--no-cache")
     run_cli(*args, "--results", str(tmp_path / "a"))
     run_cli(*args, "--results", str(tmp_path / "b"))
     first, second = (json.loads(next((tmp_path / d).rglob("*.json")).read_text()) for d in "ab")

@@ -54,11 +54,20 @@ def add_parser(subparsers) -> None:
 
 
 def resolve_device(device: str) -> str:
-    if device != "auto":
+    """`auto` → cuda when a GPU is visible, else cpu; a GPU asked for must be there."""
+    from bench.errors import UserError
+
+    if device == "cpu":
         return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not device.startswith("cuda"):
+        raise UserError(f"--device {device!r}: use cpu, cuda, cuda:N or auto")
+    if not torch.cuda.is_available():
+        raise UserError(f"--device {device} but no GPU is visible here: use --device cpu (or auto)")
+    return device
 
 
 def main(args) -> int:
@@ -72,6 +81,7 @@ def main(args) -> int:
         raise UserError("--workers must be at least 1")
     if args.loader_workers is not None and args.loader_workers < 0:
         raise UserError("--loader-workers must be 0 or more")
+    device = resolve_device(args.device)  # checked before anything is planned or written
     data_root = paths.data_root(args.data_root)
     plan = make_plan(
         args.methods,
@@ -99,7 +109,6 @@ def main(args) -> int:
         print(Summary(skipped=len(done)).line(store))
         return 0
 
-    device = resolve_device(args.device)
     executor = choose_executor(args.executor, cells=len(pending), device=device)
     settings = RunSettings(
         device=device,
