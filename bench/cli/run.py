@@ -10,12 +10,12 @@ from bench.executors import EXECUTORS, choose_executor, make_executor
 
 EPILOG = """\
 SPEC is a comma list of names, globs and groups; a leading '-' removes: 'all,-csi', 'pyod-*'.
-Groups: all, and those `bench list groups` shows (datasets: standard, near, embedded).
+Groups: all, and those `bench list groups` shows (embedded: the data shipped with nearbench).
 
 examples:
   bench run                                   every method on the embedded benchmarks (smoke)
   bench run --methods dn2,pyod-knn --datasets digits --classes 0,3 --seeds 0,1,2
-  bench run --methods dn2 --datasets near --profile paper --executor local --workers 4
+  bench run --methods dn2,panda --profile paper --device cuda   the published recipes, on a GPU
   bench run --methods dn2 --set dn2.k=5       change a hyper-parameter (a new record, never a reused one)
 """
 
@@ -24,8 +24,9 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "run",
         help="run a sweep of (method, dataset, class, seed) cells",
-        description="Run every (method, dataset, normal class, seed) cell of a sweep and write one JSON "
-        "record per cell. Everything is checked before the first cell runs; cells with a record are skipped.",
+        description="Run every (method, dataset, normal class, seed) cell of a sweep and write one JSON\n"
+        "record per cell. Everything is checked before the first cell runs; cells with a record\n"
+        "are skipped.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         "table",
         help="print the leaderboard from the records",
         description="Aggregate records into a leaderboard: per (method, dataset) the mean over normal classes, "
-        "mean ± std over seeds (in %%), a mean column over datasets and the average rank (1 = best).",
+        "mean ± std over seeds (in %), a mean column over datasets and the average rank (1 = best).",
     )
     parser.add_argument("--results", help="results root (default: $BENCH_RESULTS or ./results)")
     parser.add_argument("--metric", default="auroc", choices=list(METRICS),
