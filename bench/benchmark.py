@@ -54,13 +54,17 @@ class Benchmark(HasParams):
     """Base class of every dataset adapter.
 
     Subclasses set `classes` (names of the normal classes, indexed by normal-class id), and
-    implement `split`. Adapters that read files set `folder` and `files` (paths relative to
-    `folder`) and `fetch_hint`; embedded ones leave `files` empty.
+    implement `split`. Adapters that read files set `folder` (under the data root) and
+    `files` (`DataFile`s, or plain paths, relative to `folder`); `archives` lists downloads
+    that provide them, and `fetch_hint` the manual steps where there is none. Embedded
+    benchmarks leave `files` empty.
     """
 
+    name: ClassVar[str] = ""  # set by @register_dataset
     classes: ClassVar[tuple[str, ...]] = ()
     folder: ClassVar[str] = ""
-    files: ClassVar[tuple[str, ...]] = ()
+    files: ClassVar[tuple] = ()
+    archives: ClassVar[tuple] = ()
     fetch_hint: ClassVar[str] = ""
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
@@ -73,9 +77,15 @@ class Benchmark(HasParams):
     def data_dir(self, root: Path) -> Path:
         return Path(root) / self.folder
 
+    def data_files(self) -> list:
+        """`files` as `DataFile`s."""
+        from bench.datafiles import DataFile
+
+        return [f if isinstance(f, DataFile) else DataFile(f) for f in self.files]
+
     def missing_files(self, root: Path) -> list[Path]:
         directory = self.data_dir(root)
-        return [directory / name for name in self.files if not (directory / name).exists()]
+        return [directory / f.path for f in self.data_files() if not (directory / f.path).exists()]
 
 
 def validate_benchmark_class(name: str, cls: type) -> None:

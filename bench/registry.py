@@ -77,6 +77,8 @@ class Registry:
             group_names = tuple(dict.fromkeys(groups))
             if ALL in group_names:
                 raise ValueError(f"{self.kind} {name!r}: {ALL!r} is implicit, do not list it")
+            if not cls.__dict__.get("name"):
+                cls.name = name  # so a plug-in can name itself in messages (not inherited)
             self._entries[name] = Entry(
                 name=name,
                 factory=cls,

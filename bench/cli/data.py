@@ -1,0 +1,107 @@
+"""`bench data list | verify | fetch`: what data is here, whether it is intact, and getting it."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import paths, registry
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="list, verify and fetch datasets",
+        description="Datasets live under --data-root (default: $BENCH_DATA or ~/.cache/nearbench/data).",
+    )
+    parser.add_argument("--data-root", help="dataset root (default: $BENCH_DATA or ~/.cache/nearbench/data)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(parser))
+    listing = actions.add_parser("list", help="every benchmark: embedded, present, incomplete or missing; path; size")
+    listing.set_defaults(func=list_command)
+    verify = actions.add_parser("verify", help="check every file's checksum (default: every dataset with data)")
+    verify.add_argument("names", nargs="*", metavar="NAME")
+    verify.set_defaults(func=verify_command)
+    fetch = actions.add_parser("fetch", help="download, verify and unpack; or print the manual steps")
+    fetch.add_argument("names", nargs="+", metavar="NAME")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bars")
+    fetch.set_defaults(func=fetch_command)
+
+
+def _size(folder) -> str:
+    if not folder.exists():
+        return "-"
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return f"{total / 2**20:.1f} MiB"
+
+
+def _state(benchmark, root) -> str:
+    if benchmark.embedded:
+        return "embedded"
+    missing = len(benchmark.missing_files(root))
+    if not missing:
+        return "present"
+    return "missing" if missing == len(benchmark.data_files()) else "incomplete"
+
+
+def list_command(args) -> int:
+    from tabulate import tabulate
+
+    root = paths.data_root(args.data_root)
+    rows = []
+    for entry in registry.datasets.entries():
+        benchmark = entry.factory()
+        folder = benchmark.data_dir(root)
+        rows.append([entry.name, ", ".join(entry.groups), _state(benchmark, root),
+                     "-" if benchmark.embedded else str(folder), "-" if benchmark.embedded else _size(folder)])
+    print(tabulate(rows, headers=["dataset", "groups", "data", "path", "size"], tablefmt="simple"))
+    print("`bench data verify` checks checksums; `bench data fetch NAME` gets a dataset.")
+    return 0
+
+
+def verify_command(args) -> int:
+    from bench.datafiles import OK
+
+    root = paths.data_root(args.data_root)
+    names = [registry.datasets.get(n).name for n in args.names] or [
+        e.name for e in registry.datasets.entries() if _state(e.factory(), root) in ("present", "incomplete")
+    ]
+    problems = 0
+    for name in names:
+        benchmark = registry.datasets.get(name).factory()
+        if benchmark.embedded:
+            print(f"{name}: embedded, nothing to verify")
+            continue
+        folder = benchmark.data_dir(root)
+        for data_file in benchmark.data_files():
+            status = data_file.status(folder)
+            problems += status != OK
+            print(f"{name}: {status:7s} {folder / data_file.path}")
+    if problems:
+        print(f"{problems} file(s) missing or corrupt: `bench data fetch NAME` replaces them", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def fetch_command(args) -> int:
+    from bench.datafiles import check_files, safe_extract
+    from bench.errors import UserError
+
+    root = paths.data_root(args.data_root)
+    benchmarks = [registry.datasets.get(name).factory() for name in args.names]  # unknown names fail first
+    manual = []
+    for benchmark in benchmarks:
+        if benchmark.embedded:
+            print(f"{benchmark.name}: embedded, nothing to fetch")
+            continue
+        if not benchmark.archives:
+            manual.append(benchmark)
+            continue
+        for archive in benchmark.archives:
+            print(f"{benchmark.name}: fetching {archive.url}", file=sys.stderr)
+            safe_extract(archive.fetch(root, progress=not args.quiet), root)
+        check_files(benchmark.name, benchmark.data_dir(root), benchmark.data_files())
+        print(f"{benchmark.name}: ready in {benchmark.data_dir(root)}")
+    for benchmark in manual:
+        print(f"{benchmark.name}: no download exists; {benchmark.fetch_hint} "
+              f"(expected under {benchmark.data_dir(root)}: {', '.join(f.path for f in benchmark.data_files())})")
+    if manual:
+        raise UserError(f"{', '.join(b.name for b in manual)} must be fetched by hand, as printed above")
+    return 0

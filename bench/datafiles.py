@@ -1,0 +1,85 @@
+"""What a dataset adapter needs on disk, and how it gets there: declared files with their
+checksums, archives to download, verification before anything is unpickled, and archive
+extraction that refuses members escaping the destination."""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.download import download, file_digest
+from bench.errors import UserError
+
+MISSING, CORRUPT, OK = "missing", "corrupt", "ok"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file relative to the benchmark's data folder, with its published checksum."""
+
+    path: str
+    md5: str | None = None
+    sha256: str | None = None
+
+    def status(self, folder: Path) -> str:
+        target = folder / self.path
+        if not target.exists():
+            return MISSING
+        for algorithm in ("md5", "sha256"):
+            expected = getattr(self, algorithm)
+            if expected and file_digest(target, algorithm) != expected:
+                return CORRUPT
+        return OK
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A download whose contents, extracted into the data root, provide the files."""
+
+    url: str
+    md5: str | None = None
+    sha256: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    def fetch(self, root: Path, progress: bool = True) -> Path:
+        algorithm = "md5" if self.md5 else "sha256"
+        return download(
+            self.url, Path(root) / ".downloads" / self.filename,
+            algorithm=algorithm, expected=self.md5 or self.sha256, progress=progress,
+        )
+
+
+def safe_extract(archive: Path, destination: Path) -> None:
+    """Extract a tar archive, refusing absolute paths, `..` and links that leave `destination`."""
+    destination = Path(destination).resolve()
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            target = (destination / member.name).resolve()
+            escapes = member.name.startswith("/") or not target.is_relative_to(destination)
+            if member.issym() or member.islnk():
+                link = (target.parent / member.linkname).resolve()
+                escapes = escapes or not link.is_relative_to(destination)
+            if escapes:
+                raise UserError(
+                    f"{archive.name}: member {member.name!r} would be written outside {destination}; "
+                    "the archive is not the published one, delete it"
+                )
+        # the "data" filter (Python ≥ 3.11.4) also drops special files and unsafe modes
+        tar.extractall(destination, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+
+
+def check_files(name: str, folder: Path, files) -> None:
+    """Raise one UserError naming every missing or corrupt file (run before unpickling)."""
+    problems = [(f.path, f.status(folder)) for f in files]
+    bad = [(path, status) for path, status in problems if status != OK]
+    if bad:
+        listing = ", ".join(f"{path} ({status})" for path, status in bad[:4])
+        more = f" and {len(bad) - 4} more" if len(bad) > 4 else ""
+        raise UserError(
+            f"dataset {name}: {listing}{more} in {folder}; run `bench data fetch {name}` "
+            f"(or `bench data verify {name}` for a full report)"
+        )

@@ -1,0 +1,126 @@
+"""CIFAR-10 and CIFAR-100 (20 superclasses), one class normal against the rest.
+
+Protocol (PANDA / MSC / FITYMI "one-vs-all"): train on the training images of normal class c
+(5,000 for CIFAR-10, 2,500 for a CIFAR-100 superclass); test on the whole test split (10,000),
+every image not of class c anomalous. CIFAR-100 uses the standard fine → coarse map (the one
+in FITYMI's and Transformaly's code, agreeing with the official superclass table), not CSI's
+table, which shifts fine ids 25–39.
+
+Files are read with torchvision's loaders after nearbench has checked every file's MD5: the
+batches are Python pickles, and an unverified pickle can run code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.datafiles import Archive, DataFile, check_files
+from bench.images import ArrayImages
+from bench.registry import register_dataset
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+CIFAR100_SUPERCLASSES = (
+    "aquatic_mammals", "fish", "flowers", "food_containers", "fruit_and_vegetables",
+    "household_electrical_devices", "household_furniture", "insects", "large_carnivores",
+    "large_man-made_outdoor_things", "large_natural_outdoor_scenes", "large_omnivores_and_herbivores",
+    "medium_mammals", "non-insect_invertebrates", "people", "reptiles", "small_mammals", "trees",
+    "vehicles_1", "vehicles_2",
+)
+
+# fine label i → its superclass (the standard map)
+FINE_TO_COARSE = np.array([
+    4, 1, 14, 8, 0, 6, 7, 7, 18, 3, 3, 14, 9, 18, 7, 11, 3, 9, 7, 11, 6, 11, 5, 10, 7, 6, 13, 15, 3, 15,
+    0, 11, 1, 10, 12, 14, 16, 9, 11, 5, 5, 19, 8, 8, 15, 13, 14, 17, 18, 10, 16, 4, 17, 4, 2, 0, 17, 4, 18, 17,
+    10, 3, 2, 12, 12, 16, 12, 1, 9, 19, 2, 10, 0, 1, 16, 12, 9, 13, 15, 13, 16, 19, 2, 4, 6, 19, 5, 5, 8, 19,
+    18, 1, 2, 15, 6, 0, 17, 8, 14, 13,
+])
+
+
+def load_verified(adapter: Benchmark, root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N×32×32×3 uint8) and fine labels of one split, through torchvision's loader,
+    after checking the files against the adapter's checksums (which torchvision re-checks)."""
+    folder = adapter.data_dir(root)
+    check_files(adapter.name, folder, adapter.data_files())
+    base = adapter.torchvision_class()
+    table = {f.path: f.md5 for f in adapter.data_files()}
+
+    class Verified(base):  # torchvision's own integrity check, against the same table
+        train_list = [[name, table[name]] for name, _ in base.train_list]
+        test_list = [[name, table[name]] for name, _ in base.test_list]
+        meta = {**base.meta, "md5": table[base.meta["filename"]]}
+
+    dataset = Verified(str(root), train=train, download=False)
+    return dataset.data, np.asarray(dataset.targets, dtype=np.int64)
+
+
+class CIFAR(Benchmark):
+    """Shared one-vs-all split of the CIFAR adapters."""
+
+    def torchvision_class(self):
+        raise NotImplementedError
+
+    def labels(self, fine: np.ndarray) -> np.ndarray:
+        return fine
+
+    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+        train_images, train_fine = load_verified(self, root, train=True)
+        test_images, test_fine = load_verified(self, root, train=False)
+        train_labels, test_labels = self.labels(train_fine), self.labels(test_fine)
+        names = np.asarray(self.classes)
+        is_anomaly = test_labels != normal_class
+        return OneClassSplit(
+            train=ArrayImages(train_images[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
+            test=ArrayImages(test_images, key=f"{self.name}/test"),
+            is_anomaly=is_anomaly,
+            anomaly_class=np.where(is_anomaly, names[test_labels], NORMAL),
+            normal_class=self.classes[normal_class],
+        )
+
+
+@register_dataset("cifar10", groups=("standard",))
+class CIFAR10(CIFAR):
+    """CIFAR-10, one class normal (5,000 training images) against the 9 others (10,000 test images)."""
+
+    classes = CIFAR10_CLASSES
+    folder = "cifar-10-batches-py"
+    files = (
+        DataFile("data_batch_1", md5="c99cafc152244af753f735de768cd75f"),
+        DataFile("data_batch_2", md5="d4bba439e000b95fd0a9bffe97cbabec"),
+        DataFile("data_batch_3", md5="54ebc095f3ab1f0389bbae665268c751"),
+        DataFile("data_batch_4", md5="634d18415352ddfa80567beed471001a"),
+        DataFile("data_batch_5", md5="482c414d41f54cd18b22e5b47cb7c3cb"),
+        DataFile("test_batch", md5="40351d587109b95175f43aff81a1287e"),
+        DataFile("batches.meta", md5="5ff9c542aee3614f3951f8cda6e48888"),
+    )
+    archives = (Archive("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", md5="c58f30108f718f92721af3b95e74349a"),)
+
+    def torchvision_class(self):
+        from torchvision.datasets import CIFAR10 as TorchvisionCIFAR10
+
+        return TorchvisionCIFAR10
+
+
+@register_dataset("cifar100", groups=("standard",))
+class CIFAR100(CIFAR):
+    """CIFAR-100 by its 20 superclasses, one normal (2,500 training images) against the 19 others."""
+
+    classes = CIFAR100_SUPERCLASSES
+    folder = "cifar-100-python"
+    files = (
+        DataFile("train", md5="16019d7e3df5f24257cddd939b257f8d"),
+        DataFile("test", md5="f0ef6b0ae62326f3e7ffdfab6717acfc"),
+        DataFile("meta", md5="7973b15100ade9c7d40fb424638fde48"),
+    )
+    archives = (Archive("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", md5="eb9058c3a382ffc7106e4002c42a8d85"),)
+
+    def torchvision_class(self):
+        from torchvision.datasets import CIFAR100 as TorchvisionCIFAR100
+
+        return TorchvisionCIFAR100
+
+    def labels(self, fine: np.ndarray) -> np.ndarray:
+        return FINE_TO_COARSE[fine]

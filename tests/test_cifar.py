@@ -1,0 +1,162 @@
+"""CIFAR adapters and `bench data` on tiny files in the real on-disk format."""
+
+import hashlib
+import io
+import pickle
+import tarfile
+
+import numpy as np
+import pytest
+
+from bench import registry
+from bench.datafiles import Archive, DataFile, safe_extract
+from bench.errors import UserError
+from bench.datasets.cifar import CIFAR10_CLASSES, FINE_TO_COARSE
+from tests.conftest import run_cli
+from tests.test_backbone_layer import http_root  # noqa: F401  (fixture)
+
+CIFAR10 = registry.datasets.get("cifar10").factory
+CIFAR100 = registry.datasets.get("cifar100").factory
+
+
+def write_pickle(path, payload):
+    path.write_bytes(pickle.dumps(payload, protocol=2))
+
+
+def fake_images(rng, n):
+    return rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+
+
+def write_cifar10(root, per_class=(3, 2)):
+    """5 training batches and a test batch; `per_class` = (train per batch, test) per class."""
+    rng = np.random.default_rng(0)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for batch in range(1, 6):
+        labels = [c for c in range(10) for _ in range(per_class[0])]
+        write_pickle(folder / f"data_batch_{batch}", {"data": fake_images(rng, len(labels)), "labels": labels})
+    labels = [c for c in range(10) for _ in range(per_class[1])]
+    write_pickle(folder / "test_batch", {"data": fake_images(rng, len(labels)), "labels": labels})
+    write_pickle(folder / "batches.meta", {"label_names": list(CIFAR10_CLASSES)})
+    return folder
+
+
+def write_cifar100(root):
+    rng = np.random.default_rng(1)
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    for name, per_fine in (("train", 2), ("test", 1)):
+        fine = [f for f in range(100) for _ in range(per_fine)]
+        write_pickle(folder / name, {"data": fake_images(rng, len(fine)), "fine_labels": fine,
+                                     "coarse_labels": FINE_TO_COARSE[fine].tolist()})
+    write_pickle(folder / "meta", {"fine_label_names": [f"fine{i}" for i in range(100)],
+                                   "coarse_label_names": [f"coarse{i}" for i in range(20)]})
+    return folder
+
+
+def checksums_of(adapter, folder):
+    return tuple(DataFile(f.path, md5=hashlib.md5((folder / f.path).read_bytes()).hexdigest()) for f in adapter.files)
+
+
+@pytest.fixture
+def cifar10_root(tmp_path, monkeypatch):
+    folder = write_cifar10(tmp_path)
+    monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, folder))  # the fixture's own checksums
+    return tmp_path
+
+
+def test_cifar10_one_vs_all_split(cifar10_root):
+    split = CIFAR10().split(3, cifar10_root)
+    assert split.sizes == {"train": 15, "test": 20, "test_normal": 2, "test_anomalous": 18}
+    assert split.normal_class == "cat"
+    assert sorted(set(split.anomaly_class[split.is_anomaly])) == sorted(set(CIFAR10_CLASSES) - {"cat"})
+    assert np.asarray(split.train[0]).shape == (32, 32, 3)
+    assert split.test.key == "cifar10/test" and split.train.key == "cifar10/train/c3"
+
+
+def test_cifar100_uses_the_standard_superclass_map(tmp_path, monkeypatch):
+    folder = write_cifar100(tmp_path)
+    monkeypatch.setattr(CIFAR100, "files", checksums_of(CIFAR100, folder))
+    split = CIFAR100().split(0, tmp_path)  # aquatic mammals: beaver, dolphin, otter, seal, whale
+    assert split.sizes == {"train": 10, "test": 100, "test_normal": 5, "test_anomalous": 95}
+    assert split.normal_class == "aquatic_mammals"
+    assert FINE_TO_COARSE[30] == 0 and FINE_TO_COARSE[31] == 11  # dolphin; elephant (CSI's table swaps them)
+    assert FINE_TO_COARSE[25] == 6  # couch is furniture
+    assert np.bincount(FINE_TO_COARSE).tolist() == [5] * 20
+
+
+def test_checksum_mismatch_is_caught_before_anything_is_unpickled(tmp_path):
+    folder = write_cifar10(tmp_path)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (folder / "data_batch_1").write_bytes(pickle.dumps(Exploit()))
+    with pytest.raises(UserError, match=r"data_batch_1 \(corrupt\).*bench data fetch cifar10"):
+        CIFAR10().split(0, tmp_path)  # the real checksums: every fixture file is "corrupt"
+    assert not marker.exists()
+
+
+def test_truncated_and_missing_files_are_named(cifar10_root):
+    folder = cifar10_root / "cifar-10-batches-py"
+    data = (folder / "test_batch").read_bytes()
+    (folder / "test_batch").write_bytes(data[: len(data) // 2])
+    (folder / "batches.meta").unlink()
+    with pytest.raises(UserError, match=r"test_batch \(corrupt\), batches.meta \(missing\)"):
+        CIFAR10().split(0, cifar10_root)
+
+
+def tar_of(folder, archive, extra=None):
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+        if extra:
+            info = tarfile.TarInfo(extra)
+            info.size = 4
+            tar.addfile(info, io.BytesIO(b"evil"))
+    return archive
+
+
+def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):  # noqa: F811
+    served, url = http_root
+    folder = write_cifar10(tmp_path / "made")
+    monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, folder))
+    archive = tar_of(folder, served / "cifar-10-python.tar.gz")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(CIFAR10, "archives", (Archive(f"{url}/cifar-10-python.tar.gz", md5=md5),))
+    data_root = tmp_path / "data"
+    status, out, err = run_cli("data", "--data-root", str(data_root), "fetch", "cifar10", "--quiet")
+    assert status == 0, err
+    assert "cifar10: ready" in out
+    assert CIFAR10().split(0, data_root).sizes["train"] == 15
+    status, out, _ = run_cli("data", "--data-root", str(data_root), "verify", "cifar10")
+    assert status == 0 and out.count("ok") == 7
+    status, out, _ = run_cli("data", "--data-root", str(data_root), "list")
+    assert "present" in next(line for line in out.splitlines() if line.startswith("cifar10"))
+
+
+def test_fetch_refuses_a_wrong_archive(tmp_path, monkeypatch, http_root):  # noqa: F811
+    served, url = http_root
+    tar_of(write_cifar10(tmp_path / "made"), served / "cifar-10-python.tar.gz")
+    monkeypatch.setattr(CIFAR10, "archives", (Archive(f"{url}/cifar-10-python.tar.gz", md5="0" * 32),))
+    status, _, err = run_cli("data", "--data-root", str(tmp_path / "data"), "fetch", "cifar10", "--quiet")
+    assert status == 2 and "md5" in err and "corrupt or not the right one" in err
+    assert not (tmp_path / "data" / "cifar-10-batches-py").exists()
+
+
+@pytest.mark.parametrize("member", ["../escape.txt", "/tmp/absolute-escape.txt", "a/../../escape.txt"])
+def test_archive_members_outside_the_destination_are_refused(tmp_path, member):
+    folder = write_cifar10(tmp_path / "made")
+    archive = tar_of(folder, tmp_path / "evil.tar.gz", extra=member)
+    destination = tmp_path / "data"
+    destination.mkdir()
+    with pytest.raises(UserError, match="would be written outside"):
+        safe_extract(archive, destination)
+    assert not (tmp_path / "escape.txt").exists() and not list(destination.iterdir())
+
+
+def test_verify_reports_and_fails_on_bad_files(cifar10_root):
+    (cifar10_root / "cifar-10-batches-py" / "data_batch_2").write_bytes(b"garbage")
+    status, out, err = run_cli("data", "--data-root", str(cifar10_root), "verify", "cifar10")
+    assert status == 1 and "corrupt" in out and "data_batch_2" in out and "1 file(s) missing or corrupt" in err
