@@ -72,7 +72,7 @@ class Benchmark(HasParams):
 
     @property
     def embedded(self) -> bool:
-        return not self.files
+        return not self.data_files()
 
     def data_dir(self, root: Path) -> Path:
         return Path(root) / self.folder
@@ -94,6 +94,4 @@ def validate_benchmark_class(name: str, cls: type) -> None:
         raise TypeError(f"dataset {name!r}: {cls!r} is not a bench.benchmark.Benchmark")
     if not cls.classes:
         raise TypeError(f"dataset {name!r} declares no classes")
-    if cls.files and not cls.folder:
-        raise TypeError(f"dataset {name!r} lists files but no folder")
     parameter_defaults(cls)  # raises on an unusable __init__

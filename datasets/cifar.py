@@ -1,4 +1,5 @@
-"""CIFAR-10 and CIFAR-100 (20 superclasses), one class normal against the rest.
+"""CIFAR-10 and CIFAR-100 (20 superclasses), one class normal against the rest; and FITYMI's
+CIFAR-10 vs CIFAR-100 near-distribution protocol.
 
 Protocol (PANDA / MSC / FITYMI "one-vs-all"): train on the training images of normal class c
 (5,000 for CIFAR-10, 2,500 for a CIFAR-100 superclass); test on the whole test split (10,000),
@@ -43,6 +44,12 @@ FINE_TO_COARSE = np.array([
 def load_verified(adapter: Benchmark, root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
     """Images (N×32×32×3 uint8) and fine labels of one split, through torchvision's loader,
     after checking the files against the adapter's checksums (which torchvision re-checks)."""
+    data, labels, _ = load_verified_with_names(adapter, root, train)
+    return data, labels
+
+
+def load_verified_with_names(adapter: Benchmark, root: Path, train: bool):
+    """`load_verified` plus the label names of the files' meta data."""
     folder = adapter.data_dir(root)
     check_files(adapter.name, folder, adapter.data_files())
     base = adapter.torchvision_class()
@@ -54,7 +61,7 @@ def load_verified(adapter: Benchmark, root: Path, train: bool) -> tuple[np.ndarr
         meta = {**base.meta, "md5": table[base.meta["filename"]]}
 
     dataset = Verified(str(root), train=train, download=False)
-    return dataset.data, np.asarray(dataset.targets, dtype=np.int64)
+    return dataset.data, np.asarray(dataset.targets, dtype=np.int64), tuple(dataset.classes)
 
 
 class CIFAR(Benchmark):
@@ -124,3 +131,47 @@ class CIFAR100(CIFAR):
 
     def labels(self, fine: np.ndarray) -> np.ndarray:
         return FINE_TO_COARSE[fine]
+
+
+@register_dataset("cifar10-vs-cifar100", groups=("near",))
+class CIFAR10VsCIFAR100(Benchmark):
+    """CIFAR-10 class vs each CIFAR-100 fine class (FITYMI's near-distribution protocol; report auroc-worst)."""
+
+    # FITYMI (main.py, eval.py): normal class c of CIFAR-10 trains on its 5,000 training
+    # images; for each of the 100 CIFAR-100 *fine* classes j, AUROC(c, j) is computed on the
+    # 1,000 CIFAR-10 test images of c against the 100 CIFAR-100 test images of j, and the
+    # minimum over j is reported. Every fine class is one anomaly class of the test set here,
+    # so `bench table --metric auroc-worst` is that minimum (averaged over c) and
+    # `--metric auroc` the pooled AUROC against all 10,000 CIFAR-100 test images.
+    classes = CIFAR10_CLASSES
+    fetch_hint = "it needs both cifar10 and cifar100: `bench data fetch cifar10 cifar100`"
+
+    @property
+    def parts(self) -> tuple[Benchmark, Benchmark]:
+        return CIFAR10(), CIFAR100()
+
+    @property
+    def archives(self):
+        return sum((part.archives for part in self.parts), ())
+
+    def data_files(self) -> list:
+        return [
+            DataFile(f"{part.folder}/{f.path}", md5=f.md5, sha256=f.sha256)
+            for part in self.parts
+            for f in part.data_files()
+        ]
+
+    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+        cifar10, cifar100 = self.parts
+        train_images, train_labels = load_verified(cifar10, root, train=True)
+        normal_images, normal_labels = load_verified(cifar10, root, train=False)
+        far_images, fine, fine_names = load_verified_with_names(cifar100, root, train=False)
+        normal = normal_images[normal_labels == normal_class]
+        n_normal = len(normal)
+        return OneClassSplit(
+            train=ArrayImages(train_images[train_labels == normal_class], key=f"cifar10/train/c{normal_class}"),
+            test=ArrayImages(np.concatenate([normal, far_images]), key=f"cifar10-vs-cifar100/test/c{normal_class}"),
+            is_anomaly=np.arange(n_normal + len(far_images)) >= n_normal,
+            anomaly_class=np.concatenate([np.full(n_normal, NORMAL), np.asarray(fine_names)[fine]]),
+            normal_class=self.classes[normal_class],
+        )

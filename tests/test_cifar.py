@@ -160,3 +160,20 @@ def test_verify_reports_and_fails_on_bad_files(cifar10_root):
     (cifar10_root / "cifar-10-batches-py" / "data_batch_2").write_bytes(b"garbage")
     status, out, err = run_cli("data", "--data-root", str(cifar10_root), "verify", "cifar10")
     assert status == 1 and "corrupt" in out and "data_batch_2" in out and "1 file(s) missing or corrupt" in err
+
+
+def test_cifar10_vs_cifar100_has_one_anomaly_class_per_fine_class(tmp_path, monkeypatch):
+    from bench.metrics import one_class_metrics
+
+    c10, c100 = write_cifar10(tmp_path), write_cifar100(tmp_path)
+    monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, c10))
+    monkeypatch.setattr(CIFAR100, "files", checksums_of(CIFAR100, c100))
+    nnd = registry.datasets.get("cifar10-vs-cifar100").factory()
+    assert not nnd.missing_files(tmp_path)
+    split = nnd.split(2, tmp_path)
+    assert split.sizes == {"train": 15, "test": 2 + 100, "test_normal": 2, "test_anomalous": 100}
+    assert len(set(split.anomaly_class[split.is_anomaly])) == 100  # each fine class alone
+    scores = np.where(split.anomaly_class == "fine7", -1.0, np.arange(len(split.test), dtype=float))
+    metrics = one_class_metrics(split.is_anomaly, scores, split.anomaly_class)
+    assert metrics["auroc_per_class"]["fine7"] == 0.0  # the worst fine class is found
+    assert min(metrics["auroc_per_class"].values()) == 0.0 and metrics["auroc"] > 0.9

@@ -26,11 +26,11 @@ def add_parser(subparsers) -> None:
     fetch.set_defaults(func=fetch_command)
 
 
-def _size(folder) -> str:
-    if not folder.exists():
-        return "-"
-    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return f"{total / 2**20:.1f} MiB"
+def _size(benchmark, root) -> str:
+    """Size of the benchmark's declared files that are present."""
+    folder = benchmark.data_dir(root)
+    sizes = [(folder / f.path).stat().st_size for f in benchmark.data_files() if (folder / f.path).exists()]
+    return f"{sum(sizes) / 2**20:.1f} MiB" if sizes else "-"
 
 
 def _state(benchmark, root) -> str:
@@ -51,7 +51,7 @@ def list_command(args) -> int:
         benchmark = entry.factory()
         folder = benchmark.data_dir(root)
         rows.append([entry.name, ", ".join(entry.groups), _state(benchmark, root),
-                     "-" if benchmark.embedded else str(folder), "-" if benchmark.embedded else _size(folder)])
+                     "-" if benchmark.embedded else str(folder), "-" if benchmark.embedded else _size(benchmark, root)])
     print(tabulate(rows, headers=["dataset", "groups", "data", "path", "size"], tablefmt="simple"))
     print("`bench data verify` checks checksums; `bench data fetch NAME` gets a dataset.")
     return 0
