@@ -35,22 +35,31 @@ class DataFile:
 
 @dataclass(frozen=True)
 class Archive:
-    """A download whose contents, extracted into the data root, provide the files."""
+    """A download providing some of a benchmark's files: a tar archive unpacked into the data
+    root, or a single file placed in `destination` (a folder under the data root)."""
 
     url: str
     md5: str | None = None
     sha256: str | None = None
+    destination: str = ""
 
     @property
     def filename(self) -> str:
         return self.url.rsplit("/", 1)[-1]
 
-    def fetch(self, root: Path, progress: bool = True) -> Path:
+    @property
+    def is_tar(self) -> bool:
+        return self.filename.endswith((".tar", ".tar.gz", ".tgz", ".tar.xz"))
+
+    def install(self, root: Path, progress: bool = True) -> None:
+        """Download (verified), and unpack a tar archive into `root`."""
+        folder = Path(root) / (".downloads" if self.is_tar else self.destination)
         algorithm = "md5" if self.md5 else "sha256"
-        return download(
-            self.url, Path(root) / ".downloads" / self.filename,
-            algorithm=algorithm, expected=self.md5 or self.sha256, progress=progress,
+        path = download(
+            self.url, folder / self.filename, algorithm=algorithm, expected=self.md5 or self.sha256, progress=progress
         )
+        if self.is_tar:
+            safe_extract(path, Path(root))
 
 
 def safe_extract(archive: Path, destination: Path) -> None:

@@ -81,7 +81,7 @@ def verify_command(args) -> int:
 
 
 def fetch_command(args) -> int:
-    from bench.datafiles import check_files, safe_extract
+    from bench.datafiles import check_files
     from bench.errors import UserError
 
     root = paths.data_root(args.data_root)
@@ -96,7 +96,7 @@ def fetch_command(args) -> int:
             continue
         for archive in benchmark.archives:
             print(f"{benchmark.name}: fetching {archive.url}", file=sys.stderr)
-            safe_extract(archive.fetch(root, progress=not args.quiet), root)
+            archive.install(root, progress=not args.quiet)
         check_files(benchmark.name, benchmark.data_dir(root), benchmark.data_files())
         print(f"{benchmark.name}: ready in {benchmark.data_dir(root)}")
     for benchmark in manual:
