@@ -35,8 +35,8 @@ class DataFile:
 
 @dataclass(frozen=True)
 class Archive:
-    """A download providing some of a benchmark's files: a tar archive unpacked into the data
-    root, or a single file placed in `destination` (a folder under the data root)."""
+    """A download providing some of a benchmark's files: a tar archive unpacked into
+    `destination` (a folder under the data root; "" = the root), or a single file placed there."""
 
     url: str
     md5: str | None = None
@@ -59,7 +59,8 @@ class Archive:
             self.url, folder / self.filename, algorithm=algorithm, expected=self.md5 or self.sha256, progress=progress
         )
         if self.is_tar:
-            safe_extract(path, Path(root))
+            (Path(root) / self.destination).mkdir(parents=True, exist_ok=True)
+            safe_extract(path, Path(root) / self.destination)
 
 
 def safe_extract(archive: Path, destination: Path) -> None:

@@ -81,3 +81,18 @@ class ConcatImages(ImageSet):
             raise IndexError(index)
         part = int(np.searchsorted(self.offsets, index, side="right")) - 1
         return self.parts[part][index - int(self.offsets[part])]
+
+
+class FileImages(ImageSet):
+    """Images read from files on demand (large datasets are never loaded whole), as RGB."""
+
+    def __init__(self, paths, key: str | None = None):
+        self.paths = [str(p) for p in paths]
+        self.key = key
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Image.Image:
+        with Image.open(self.paths[index]) as image:
+            return image.convert("RGB")
