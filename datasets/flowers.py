@@ -1,0 +1,71 @@
+"""Oxford Flowers-102, one species normal against the rest.
+
+Protocol (FITYMI's is not published; this is the common one-vs-rest reading): normal class c
+trains on its images of the official `train` and `val` splits (10 + 10 — the per-class
+training set is tiny), and the test set is the whole official `test` split (6,149 images),
+every other species anomalous. `train_splits` changes which official splits train.
+Images are read lazily; torchvision's loader reads the `.mat` split and label files after
+their MD5 is checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.datafiles import Archive, DataFile, check_files
+from bench.images import FileImages
+from bench.registry import register_dataset
+
+BASE = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
+FILES = (
+    DataFile("imagelabels.mat", md5="e0620be6f572b9609742df49c70aed4d"),
+    DataFile("setid.mat", md5="a5357ecc9cb78c4bef273ce3793fc85c"),
+    DataFile("jpg"),
+)
+
+
+@register_dataset("flowers102", groups=("standard",))
+class Flowers102(Benchmark):
+    """Oxford Flowers-102, one species normal (train+val, 20 images) against the test split."""
+
+    classes = tuple(f"flower-{i:03d}" for i in range(1, 103))
+    folder = "flowers-102"
+    files = FILES
+    archives = (
+        Archive(f"{BASE}102flowers.tgz", md5="52808999861908f626f3c1f4e79d11fa", destination="flowers-102"),
+        Archive(f"{BASE}imagelabels.mat", md5="e0620be6f572b9609742df49c70aed4d", destination="flowers-102"),
+        Archive(f"{BASE}setid.mat", md5="a5357ecc9cb78c4bef273ce3793fc85c", destination="flowers-102"),
+    )
+
+    def __init__(self, *, train_splits: tuple = ("train", "val")):
+        self.train_splits = train_splits
+
+    def _split_files(self, root: Path, split: str) -> tuple[list, np.ndarray]:
+        from torchvision.datasets import Flowers102 as TorchvisionFlowers
+
+        table = {f.path: f.md5 for f in self.data_files()}
+
+        class Verified(TorchvisionFlowers):  # torchvision's own integrity check, against the same table
+            _file_dict = {k: (name, table.get(name, md5)) for k, (name, md5) in TorchvisionFlowers._file_dict.items()}
+
+        dataset = Verified(str(root), split=split, download=False)
+        return list(dataset._image_files), np.asarray(dataset._labels, dtype=np.int64)
+
+    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+        check_files(self.name, self.data_dir(root), self.data_files())
+        train_files = []
+        for split in self.train_splits:
+            files, labels = self._split_files(root, split)
+            train_files += [f for f, label in zip(files, labels) if label == normal_class]
+        test_files, test_labels = self._split_files(root, "test")
+        is_anomaly = test_labels != normal_class
+        return OneClassSplit(
+            train=FileImages(train_files, key=f"flowers102/{'+'.join(self.train_splits)}/c{normal_class}"),
+            test=FileImages(test_files, key="flowers102/test"),
+            is_anomaly=is_anomaly,
+            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
+            normal_class=self.classes[normal_class],
+        )
