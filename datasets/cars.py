@@ -1,0 +1,64 @@
+"""Stanford Cars (196 models), one model normal against the rest.
+
+Protocol (FITYMI's is not published; this is the usual one-vs-rest reading): normal class c
+trains on its training images (about 41), and the test set is the whole test split (8,041
+images), every other model anomalous. Images are read lazily through torchvision's loader.
+
+The original download is gone (torchvision's `download()` refuses): see `fetch_hint`. The
+layout torchvision reads, under `<root>/stanford_cars/`: `devkit/cars_meta.mat`,
+`devkit/cars_train_annos.mat`, `cars_train/*.jpg`, `cars_test/*.jpg`,
+`cars_test_annos_withlabels.mat`. MD5s of the legacy files are checked where present.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.datafiles import DataFile, check_files
+from bench.images import FileImages
+from bench.registry import register_dataset
+
+
+@register_dataset("stanford-cars", groups=("near",))
+class StanfordCars(Benchmark):
+    """Stanford Cars, one car model normal against the 195 others (fine-grained, near-distribution)."""
+
+    classes = tuple(f"car-{i:03d}" for i in range(1, 197))
+    folder = "stanford_cars"
+    files = (
+        DataFile("devkit/cars_meta.mat"),
+        DataFile("devkit/cars_train_annos.mat"),
+        DataFile("cars_train"),
+        DataFile("cars_test"),
+        DataFile("cars_test_annos_withlabels.mat", md5="b0a2b23655a3edd16d84508592a98d10"),
+    )
+    fetch_hint = (
+        "the original site is gone: take the images from Kaggle 'jessicali9530/stanford-cars-dataset' "
+        "(flatten its cars_train/cars_train and cars_test/cars_test folders), the devkit from "
+        "https://github.com/pytorch/vision/files/11644847/car_devkit.tgz, and cars_test_annos_withlabels.mat "
+        "(MD5 b0a2b23655a3edd16d84508592a98d10), laid out as the files listed"
+    )
+
+    def _samples(self, root: Path, split: str) -> tuple[list[str], np.ndarray]:
+        from torchvision.datasets import StanfordCars as TorchvisionCars
+
+        dataset = TorchvisionCars(str(root), split=split, download=False)
+        paths, labels = zip(*dataset._samples)
+        return list(paths), np.asarray(labels, dtype=np.int64)
+
+    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+        check_files(self.name, self.data_dir(root), self.data_files())
+        train_paths, train_labels = self._samples(root, "train")
+        test_paths, test_labels = self._samples(root, "test")
+        is_anomaly = test_labels != normal_class
+        return OneClassSplit(
+            train=FileImages([p for p, label in zip(train_paths, train_labels) if label == normal_class],
+                             key=f"stanford-cars/train/c{normal_class}"),
+            test=FileImages(test_paths, key="stanford-cars/test"),
+            is_anomaly=is_anomaly,
+            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
+            normal_class=self.classes[normal_class],
+        )
