@@ -1,0 +1,37 @@
+"""WBC adapter on a tiny copy of the repository's layout: BMPs and the labels CSV."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench import registry
+from bench.errors import UserError
+
+WBC = registry.datasets.get("wbc").factory
+
+
+@pytest.fixture
+def root(tmp_path):
+    base = tmp_path / "segmentation_WBC"
+    (base / "Dataset 1").mkdir(parents=True)
+    labels = [1] * 10 + [2] * 3 + [3] * 2 + [4] * 2 + [5]
+    for image_id in range(1, len(labels) + 1):
+        Image.fromarray(np.zeros((12, 12, 3), dtype=np.uint8)).save(base / "Dataset 1" / f"{image_id:03d}.bmp")
+    (base / "Class Labels of Dataset 1.csv").write_text(
+        "image ID,class label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(labels, 1))
+    )
+    return tmp_path
+
+
+def test_seeded_fraction_of_neutrophils_against_the_rest(root):
+    split = WBC().split(0, root)
+    assert split.sizes == {"train": 7, "test": 3 + 3 + 2 + 2, "test_normal": 3, "test_anomalous": 7}
+    assert "basophil" not in set(split.anomaly_class)
+    assert [p for p in split.train.paths] == [p for p in WBC().split(0, root).train.paths]  # seeded
+    assert split.train[0].mode == "RGB"
+
+
+def test_bad_csv_is_one_clear_error(root):
+    (root / "segmentation_WBC" / "Class Labels of Dataset 1.csv").write_text("id;label\n1;1\n")
+    with pytest.raises(UserError, match="expected columns"):
+        WBC().split(0, root)
