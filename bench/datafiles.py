@@ -93,3 +93,19 @@ def check_files(name: str, folder: Path, files) -> None:
             f"dataset {name}: {listing}{more} in {folder}; run `bench data fetch {name}` "
             f"(or `bench data verify {name}` for a full report)"
         )
+
+
+def fetch_benchmark(benchmark, root: Path, progress: bool = True) -> bool:
+    """Download and unpack a benchmark's archives and verify its files; False (nothing done)
+    when it has no download and must be fetched by hand (see its `fetch_hint`)."""
+    if not benchmark.archives:
+        return False
+    for archive in benchmark.archives:
+        archive.install(root, progress=progress)
+    check_files(benchmark.name, benchmark.data_dir(root), benchmark.data_files())
+    return True
+
+
+def manual_steps(benchmark, root: Path) -> str:
+    expected = ", ".join(f.path for f in benchmark.data_files())
+    return f"{benchmark.name}: no download exists; {benchmark.fetch_hint} (expected under {benchmark.data_dir(root)}: {expected})"

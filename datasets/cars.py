@@ -2,7 +2,8 @@
 
 Protocol (FITYMI's is not published; this is the usual one-vs-rest reading): normal class c
 trains on its training images (about 41), and the test set is the whole test split (8,041
-images), every other model anomalous. Images are read lazily through torchvision's loader.
+images), every other model anomalous; `test_classes` = N keeps only the test images of the
+first N models. Images are read lazily through torchvision's loader.
 
 The original download is gone (torchvision's `download()` refuses): see `fetch_hint`. The
 layout torchvision reads, under `<root>/stanford_cars/`: `devkit/cars_meta.mat`,
@@ -42,6 +43,9 @@ class StanfordCars(Benchmark):
         "(MD5 b0a2b23655a3edd16d84508592a98d10), laid out as the files listed"
     )
 
+    def __init__(self, *, test_classes: int | None = None):
+        self.test_classes = test_classes
+
     def _samples(self, root: Path, split: str) -> tuple[list[str], np.ndarray]:
         from torchvision.datasets import StanfordCars as TorchvisionCars
 
@@ -53,11 +57,13 @@ class StanfordCars(Benchmark):
         check_files(self.name, self.data_dir(root), self.data_files())
         train_paths, train_labels = self._samples(root, "train")
         test_paths, test_labels = self._samples(root, "test")
+        keep = test_labels < (self.test_classes or len(self.classes))
+        test_paths, test_labels = [p for p, k in zip(test_paths, keep) if k], test_labels[keep]
         is_anomaly = test_labels != normal_class
         return OneClassSplit(
             train=FileImages([p for p, label in zip(train_paths, train_labels) if label == normal_class],
                              key=f"stanford-cars/train/c{normal_class}"),
-            test=FileImages(test_paths, key="stanford-cars/test"),
+            test=FileImages(test_paths, key=f"stanford-cars/test/{self.test_classes}"),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
             normal_class=self.classes[normal_class],

@@ -3,7 +3,8 @@
 Protocol (PANDA reports 95.3 on birds; its exact protocol is not published — a user
 reproduced it on the first 20 classes, `--classes 0,1,...,19`): normal class c trains on its
 images of the official training split (about 30), and the test set is the whole official
-test split (5,794 images), every other species anomalous. Images are read lazily.
+test split (5,794 images), every other species anomalous; `test_classes` = N keeps only the
+test images of the first N species (PANDA#1's 20-class reading). Images are read lazily.
 
 torchvision has no CUB loader, so the official text files are read here: `images.txt`
 (id, path), `image_class_labels.txt` (id, class 1–200), `train_test_split.txt`
@@ -51,6 +52,9 @@ class CUB200(Benchmark):
     archives = (Archive("https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz",
                         md5="97eceeb196236b17998738112f37df78"),)
 
+    def __init__(self, *, test_classes: int | None = None):
+        self.test_classes = test_classes
+
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
         folder = self.data_dir(root)
         check_files(self.name, folder, self.data_files())
@@ -61,12 +65,12 @@ class CUB200(Benchmark):
             raise UserError(f"dataset cub200: the three tables in {folder} list different image ids")
         ids = sorted(paths)
         train = [folder / "images" / paths[i] for i in ids if training[i] and labels[i] == normal_class]
-        test_ids = [i for i in ids if not training[i]]
+        test_ids = [i for i in ids if not training[i] and labels[i] < (self.test_classes or len(self.classes))]
         test_labels = np.array([labels[i] for i in test_ids], dtype=np.int64)
         is_anomaly = test_labels != normal_class
         return OneClassSplit(
             train=FileImages(train, key=f"cub200/train/c{normal_class}"),
-            test=FileImages([folder / "images" / paths[i] for i in test_ids], key="cub200/test"),
+            test=FileImages([folder / "images" / paths[i] for i in test_ids], key=f"cub200/test/{self.test_classes}"),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
             normal_class=self.classes[normal_class],

@@ -50,3 +50,8 @@ def test_one_model_against_the_test_split(root):
 def test_fetch_prints_the_manual_steps(tmp_path):
     status, out, err = run_cli("data", "--data-root", str(tmp_path), "fetch", "stanford-cars")
     assert status == 2 and "jessicali9530/stanford-cars-dataset" in out and "car_devkit.tgz" in out
+
+
+def test_test_classes_limits_the_test_split(root):
+    split = CARS(test_classes=2).split(0, root)
+    assert split.sizes == {"train": 2, "test": 3, "test_normal": 1, "test_anomalous": 2}

@@ -177,3 +177,27 @@ def test_cifar10_vs_cifar100_has_one_anomaly_class_per_fine_class(tmp_path, monk
     metrics = one_class_metrics(split.is_anomaly, scores, split.anomaly_class)
     assert metrics["auroc_per_class"]["fine7"] == 0.0  # the worst fine class is found
     assert min(metrics["auroc_per_class"].values()) == 0.0 and metrics["auroc"] > 0.9
+
+
+def test_prepare_fetches_the_data_of_a_sweep(tmp_path, monkeypatch, http_root):  # noqa: F811
+    served, url = http_root
+    folder = write_cifar10(tmp_path / "made")
+    monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, folder))
+    archive = tar_of(folder, served / "cifar-10-python.tar.gz")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(CIFAR10, "archives", (Archive(f"{url}/cifar-10-python.tar.gz", md5=md5),))
+    data_root = tmp_path / "data"
+    status, out, err = run_cli("prepare", "--methods", "dn2", "--datasets", "cifar10,wbc", "--data-root", str(data_root), "--quiet")
+    assert status == 1  # wbc has no download: its manual steps are printed
+    assert "git clone https://github.com/zxaoyou/segmentation_WBC" in out
+    assert "0 weight file(s) and 1 dataset(s) fetched; 1 dataset(s) to fetch by hand" in out
+    assert not CIFAR10().missing_files(data_root)
+
+
+def test_data_list_reports_present_and_corrupt(cifar10_root):
+    status, out, _ = run_cli("data", "--data-root", str(cifar10_root), "list")
+    assert status == 0 and "present" in next(line for line in out.splitlines() if line.startswith("cifar10 "))
+    (cifar10_root / "cifar-10-batches-py" / "data_batch_3").write_bytes(b"x")
+    status, out, _ = run_cli("data", "--data-root", str(cifar10_root), "list")
+    assert "corrupt" in next(line for line in out.splitlines() if line.startswith("cifar10 "))
+    assert "missing" in next(line for line in out.splitlines() if line.startswith("cifar100 "))

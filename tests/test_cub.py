@@ -38,3 +38,8 @@ def test_inconsistent_tables_are_one_clear_error(root):
     (root / "CUB_200_2011" / "images.txt").write_text("one two\n")
     with pytest.raises(UserError, match=r"images.txt:1: expected"):
         CUB().split(0, root)
+
+
+def test_test_classes_limits_the_test_split(root):
+    split = CUB(test_classes=2).split(0, root)
+    assert split.sizes["test"] == 2 and set(split.anomaly_class[split.is_anomaly]) == {"bird-002"}

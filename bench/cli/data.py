@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--data-root", help="dataset root (default: $BENCH_DATA or ~/.cache/nearbench/data)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(parser))
-    listing = actions.add_parser("list", help="every benchmark: embedded, present, incomplete or missing; path; size")
+    listing = actions.add_parser("list", help="every benchmark: embedded, present, corrupt, incomplete or missing; path; size")
     listing.set_defaults(func=list_command)
     verify = actions.add_parser("verify", help="check every file's checksum (default: every dataset with data)")
     verify.add_argument("names", nargs="*", metavar="NAME")
@@ -34,12 +34,17 @@ def _size(benchmark, root) -> str:
 
 
 def _state(benchmark, root) -> str:
+    """embedded, present, corrupt (a checksum fails), incomplete or missing."""
+    from bench.datafiles import CORRUPT, MISSING
+
     if benchmark.embedded:
         return "embedded"
-    missing = len(benchmark.missing_files(root))
-    if not missing:
-        return "present"
-    return "missing" if missing == len(benchmark.data_files()) else "incomplete"
+    statuses = [f.status(benchmark.data_dir(root)) for f in benchmark.data_files()]
+    if all(status == MISSING for status in statuses):
+        return "missing"
+    if CORRUPT in statuses:
+        return "corrupt"
+    return "incomplete" if MISSING in statuses else "present"
 
 
 def list_command(args) -> int:
@@ -62,7 +67,7 @@ def verify_command(args) -> int:
 
     root = paths.data_root(args.data_root)
     names = [registry.datasets.get(n).name for n in args.names] or [
-        e.name for e in registry.datasets.entries() if _state(e.factory(), root) in ("present", "incomplete")
+        e.name for e in registry.datasets.entries() if _state(e.factory(), root) not in ("embedded", "missing")
     ]
     problems = 0
     for name in names:
@@ -81,7 +86,7 @@ def verify_command(args) -> int:
 
 
 def fetch_command(args) -> int:
-    from bench.datafiles import check_files
+    from bench.datafiles import fetch_benchmark, manual_steps
     from bench.errors import UserError
 
     root = paths.data_root(args.data_root)
@@ -90,18 +95,12 @@ def fetch_command(args) -> int:
     for benchmark in benchmarks:
         if benchmark.embedded:
             print(f"{benchmark.name}: embedded, nothing to fetch")
-            continue
-        if not benchmark.archives:
+        elif fetch_benchmark(benchmark, root, progress=not args.quiet):
+            print(f"{benchmark.name}: ready in {benchmark.data_dir(root)}")
+        else:
             manual.append(benchmark)
-            continue
-        for archive in benchmark.archives:
-            print(f"{benchmark.name}: fetching {archive.url}", file=sys.stderr)
-            archive.install(root, progress=not args.quiet)
-        check_files(benchmark.name, benchmark.data_dir(root), benchmark.data_files())
-        print(f"{benchmark.name}: ready in {benchmark.data_dir(root)}")
     for benchmark in manual:
-        print(f"{benchmark.name}: no download exists; {benchmark.fetch_hint} "
-              f"(expected under {benchmark.data_dir(root)}: {', '.join(f.path for f in benchmark.data_files())})")
+        print(manual_steps(benchmark, root))
     if manual:
         raise UserError(f"{', '.join(b.name for b in manual)} must be fetched by hand, as printed above")
     return 0

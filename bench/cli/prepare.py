@@ -14,9 +14,10 @@ from bench import paths, registry
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "prepare",
-        help="download the pretrained weights (and data) a sweep needs",
-        description="Fetch every pretrained-weights file the selected methods' profile needs, and report the "
-        "datasets whose data is missing. Run it where there is internet, with the sweep's options.",
+        help="download the pretrained weights and data a sweep needs",
+        description="Fetch every pretrained-weights file the selected methods' profile needs and every selected "
+        "dataset that is missing (printing the manual steps where no download exists). Run it where there is "
+        "internet, with the sweep's options.",
     )
     parser.add_argument("--methods", default=registry.ALL, metavar="SPEC", help="methods of the sweep (default: all)")
     parser.add_argument("--datasets", default="embedded", metavar="SPEC", help="datasets of the sweep (default: embedded)")
@@ -29,6 +30,7 @@ def add_parser(subparsers) -> None:
 
 
 def main(args) -> int:
+    from bench.datafiles import fetch_benchmark, manual_steps
     from bench.errors import UserError
     from bench.plan import select
 
@@ -40,9 +42,13 @@ def main(args) -> int:
             raise UserError(f"{requirement.what} for {', '.join(users)} not found at {path}: {requirement.how_to_get}")
         print(f"fetching {requirement.what} for {', '.join(users)} → {path}", file=sys.stderr)
         requirement.fetch()
-    missing_data = selection.missing_data(data_root)
-    for name in missing_data:
-        print(f"dataset {name}: data missing under {selection.benchmark(name).data_dir(data_root)}; "
-              f"get it with `bench data fetch {name}`", file=sys.stderr)
-    print(f"{len(missing)} weight file(s) fetched; {len(missing_data)} dataset(s) still missing")
-    return 1 if missing_data else 0
+    fetched, manual = [], []
+    for name in selection.missing_data(data_root):
+        benchmark = selection.benchmark(name)
+        print(f"fetching dataset {name} → {benchmark.data_dir(data_root)}", file=sys.stderr)
+        (fetched if fetch_benchmark(benchmark, data_root, progress=not args.quiet) else manual).append(benchmark)
+    for benchmark in manual:
+        print(manual_steps(benchmark, data_root))
+    print(f"{len(missing)} weight file(s) and {len(fetched)} dataset(s) fetched; "
+          f"{len(manual)} dataset(s) to fetch by hand")
+    return 1 if manual else 0
