@@ -50,6 +50,19 @@ class OneClassSplit:
         }
 
 
+def one_vs_rest(train: ImageSet, test: ImageSet, test_labels: np.ndarray, normal_class: int, classes) -> OneClassSplit:
+    """The usual split: test images labelled `normal_class` are normal, every other class is
+    anomalous and its own anomaly class."""
+    is_anomaly = test_labels != normal_class
+    return OneClassSplit(
+        train=train,
+        test=test,
+        is_anomaly=is_anomaly,
+        anomaly_class=np.where(is_anomaly, np.asarray(classes)[test_labels], NORMAL),
+        normal_class=classes[normal_class],
+    )
+
+
 class Benchmark(HasParams):
     """Base class of every dataset adapter.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.datafiles import DataFile, check_files
 from bench.images import FileImages
 from bench.registry import register_dataset
@@ -59,12 +59,9 @@ class StanfordCars(Benchmark):
         test_paths, test_labels = self._samples(root, "test")
         keep = test_labels < (self.test_classes or len(self.classes))
         test_paths, test_labels = [p for p, k in zip(test_paths, keep) if k], test_labels[keep]
-        is_anomaly = test_labels != normal_class
-        return OneClassSplit(
-            train=FileImages([p for p, label in zip(train_paths, train_labels) if label == normal_class],
-                             key=f"stanford-cars/train/c{normal_class}"),
-            test=FileImages(test_paths, key=f"stanford-cars/test/{self.test_classes}"),
-            is_anomaly=is_anomaly,
-            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
-            normal_class=self.classes[normal_class],
+        return one_vs_rest(
+            FileImages([p for p, label in zip(train_paths, train_labels) if label == normal_class],
+                       key=f"stanford-cars/train/c{normal_class}"),
+            FileImages(test_paths, key=f"stanford-cars/test/{self.test_classes}"),
+            test_labels, normal_class, self.classes,
         )

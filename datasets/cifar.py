@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import NORMAL, Benchmark, OneClassSplit, one_vs_rest
 from bench.datafiles import Archive, DataFile, check_files
 from bench.images import ArrayImages
 from bench.registry import register_dataset
@@ -77,14 +77,10 @@ class CIFAR(Benchmark):
         train_images, train_fine = load_verified(self, root, train=True)
         test_images, test_fine = load_verified(self, root, train=False)
         train_labels, test_labels = self.labels(train_fine), self.labels(test_fine)
-        names = np.asarray(self.classes)
-        is_anomaly = test_labels != normal_class
-        return OneClassSplit(
-            train=ArrayImages(train_images[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
-            test=ArrayImages(test_images, key=f"{self.name}/test"),
-            is_anomaly=is_anomaly,
-            anomaly_class=np.where(is_anomaly, names[test_labels], NORMAL),
-            normal_class=self.classes[normal_class],
+        return one_vs_rest(
+            ArrayImages(train_images[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
+            ArrayImages(test_images, key=f"{self.name}/test"),
+            test_labels, normal_class, self.classes,
         )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.datafiles import Archive, DataFile, check_files
 from bench.errors import UserError
 from bench.images import FileImages
@@ -66,12 +66,8 @@ class CUB200(Benchmark):
         ids = sorted(paths)
         train = [folder / "images" / paths[i] for i in ids if training[i] and labels[i] == normal_class]
         test_ids = [i for i in ids if not training[i] and labels[i] < (self.test_classes or len(self.classes))]
-        test_labels = np.array([labels[i] for i in test_ids], dtype=np.int64)
-        is_anomaly = test_labels != normal_class
-        return OneClassSplit(
-            train=FileImages(train, key=f"cub200/train/c{normal_class}"),
-            test=FileImages([folder / "images" / paths[i] for i in test_ids], key=f"cub200/test/{self.test_classes}"),
-            is_anomaly=is_anomaly,
-            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
-            normal_class=self.classes[normal_class],
+        return one_vs_rest(
+            FileImages(train, key=f"cub200/train/c{normal_class}"),
+            FileImages([folder / "images" / paths[i] for i in test_ids], key=f"cub200/test/{self.test_classes}"),
+            np.array([labels[i] for i in test_ids], dtype=np.int64), normal_class, self.classes,
         )

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.images import ArrayImages
 from bench.registry import register_dataset
 
@@ -67,14 +67,10 @@ class Digits(Benchmark):
         parts = held_out_indices(labels, self.test_fraction, self.split_seed)
         train = parts[normal_class][0]
         test = np.concatenate([parts[c][1] for c in sorted(parts)])
-        test_labels = labels[test]
-        anomaly_class = np.where(test_labels == normal_class, NORMAL, test_labels.astype(str))
         tag = f"digits/f{self.test_fraction}-s{self.split_seed}"
         everything = ArrayImages(images)
-        return OneClassSplit(
-            train=everything.subset(train, key=f"{tag}/train/c{normal_class}"),
-            test=everything.subset(test, key=f"{tag}/test"),
-            is_anomaly=test_labels != normal_class,
-            anomaly_class=anomaly_class,
-            normal_class=self.classes[normal_class],
+        return one_vs_rest(
+            everything.subset(train, key=f"{tag}/train/c{normal_class}"),
+            everything.subset(test, key=f"{tag}/test"),
+            labels[test], normal_class, self.classes,
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.datafiles import Archive, DataFile, check_files
 from bench.images import FileImages
 from bench.registry import register_dataset
@@ -61,11 +61,8 @@ class Flowers102(Benchmark):
             files, labels = self._split_files(root, split)
             train_files += [f for f, label in zip(files, labels) if label == normal_class]
         test_files, test_labels = self._split_files(root, "test")
-        is_anomaly = test_labels != normal_class
-        return OneClassSplit(
-            train=FileImages(train_files, key=f"flowers102/{'+'.join(self.train_splits)}/c{normal_class}"),
-            test=FileImages(test_files, key="flowers102/test"),
-            is_anomaly=is_anomaly,
-            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
-            normal_class=self.classes[normal_class],
+        return one_vs_rest(
+            FileImages(train_files, key=f"flowers102/{'+'.join(self.train_splits)}/c{normal_class}"),
+            FileImages(test_files, key="flowers102/test"),
+            test_labels, normal_class, self.classes,
         )

@@ -15,9 +15,7 @@ import gzip
 import shutil
 from pathlib import Path
 
-import numpy as np
-
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.datafiles import Archive, DataFile, check_files
 from bench.images import ArrayImages
 from bench.registry import register_dataset
@@ -44,14 +42,11 @@ class IdxDataset(Benchmark):
         loader = self.torchvision_class()
         train = loader(str(root), train=True, download=False)
         test = loader(str(root), train=False, download=False)
-        train_labels, test_labels = train.targets.numpy(), test.targets.numpy()
-        is_anomaly = test_labels != normal_class
-        return OneClassSplit(
-            train=ArrayImages(train.data.numpy()[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
-            test=ArrayImages(test.data.numpy(), key=f"{self.name}/test"),
-            is_anomaly=is_anomaly,
-            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
-            normal_class=self.classes[normal_class],
+        train_labels = train.targets.numpy()
+        return one_vs_rest(
+            ArrayImages(train.data.numpy()[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
+            ArrayImages(test.data.numpy(), key=f"{self.name}/test"),
+            test.targets.numpy(), normal_class, self.classes,
         )
 
 

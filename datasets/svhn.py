@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.datafiles import Archive, DataFile, check_files
 from bench.images import ArrayImages
 from bench.registry import register_dataset
@@ -48,11 +48,8 @@ class SVHN(Benchmark):
         check_files(self.name, self.data_dir(root), self.data_files())
         train_images, train_labels = self._load(root, "train")
         test_images, test_labels = self._load(root, "test")
-        is_anomaly = test_labels != normal_class
-        return OneClassSplit(
-            train=ArrayImages(np.ascontiguousarray(train_images[train_labels == normal_class]), key=f"svhn/train/c{normal_class}"),
-            test=ArrayImages(np.ascontiguousarray(test_images), key="svhn/test"),
-            is_anomaly=is_anomaly,
-            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
-            normal_class=self.classes[normal_class],
+        return one_vs_rest(
+            ArrayImages(np.ascontiguousarray(train_images[train_labels == normal_class]), key=f"svhn/train/c{normal_class}"),
+            ArrayImages(np.ascontiguousarray(test_images), key="svhn/test"),
+            test_labels, normal_class, self.classes,
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.datafiles import DataFile, check_files
 from bench.errors import UserError
 from bench.images import FileImages
@@ -61,13 +61,9 @@ class WBC(Benchmark):
         n_train = int(round(self.train_fraction * len(members)))
         train = np.sort(order[:n_train])
         test = np.setdiff1d(np.arange(len(paths)), train)
-        test_labels = labels[test]
-        is_anomaly = test_labels != normal_class
         tag = f"wbc/f{self.train_fraction}-s{self.split_seed}/c{normal_class}"
-        return OneClassSplit(
-            train=FileImages([paths[i] for i in train], key=f"{tag}/train"),
-            test=FileImages([paths[i] for i in test], key=f"{tag}/test"),
-            is_anomaly=is_anomaly,
-            anomaly_class=np.where(is_anomaly, np.asarray(self.classes)[test_labels], NORMAL),
-            normal_class=self.classes[normal_class],
+        return one_vs_rest(
+            FileImages([paths[i] for i in train], key=f"{tag}/train"),
+            FileImages([paths[i] for i in test], key=f"{tag}/test"),
+            labels[test], normal_class, self.classes,
         )

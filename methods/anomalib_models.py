@@ -48,8 +48,6 @@ class AnomalibDetector(BackboneDetector):
         raise NotImplementedError
 
     def _build(self, ctx):
-        import torch
-
         module_name, class_name = self.module_class.rsplit(".", 1)
         with warnings.catch_warnings():  # anomalib's import warns about its own deprecations
             warnings.simplefilter("ignore", FutureWarning)

@@ -131,7 +131,6 @@ def warmup_cosine(epochs: int, warmup: int, multiplier: float, steps_per_epoch: 
 def csi_scores(z_train, logits_train, z_test, logits_test) -> np.ndarray:
     """The CSI score (higher = normal) from draw-averaged features: z_* is (K, N, d) projections
     and logits_* (K, N, 4) rotation logits, one slice per rotation."""
-    import torch
     import torch.nn.functional as F
 
     total = 0.0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.server
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -56,3 +59,20 @@ def results(tmp_path):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    """A loopback HTTP server over a temporary folder; yields (folder, base URL)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

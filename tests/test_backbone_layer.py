@@ -1,10 +1,7 @@
 """The shared backbone layer: seeded and file weights, the feature cache, weight downloads."""
 
 import contextlib
-import functools
 import hashlib
-import http.server
-import threading
 
 import numpy as np
 import pytest
@@ -110,23 +107,6 @@ def test_missing_weights_are_one_line_naming_the_file_and_prepare(tmp_path, monk
     assert len(err.strip().splitlines()) == 1
     assert "resnet152-394f9c45.pth" in err and "bench prepare" in err and "panda, dn2" in err
     assert not results.exists()
-
-
-@pytest.fixture
-def http_root(tmp_path):
-    """A loopback HTTP server over a temporary folder; yields (folder, base URL)."""
-    root = tmp_path / "served"
-    root.mkdir()
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_download_verifies_before_keeping(http_root, tmp_path):

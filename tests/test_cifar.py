@@ -13,7 +13,6 @@ from bench.datafiles import Archive, DataFile, safe_extract
 from bench.errors import UserError
 from bench.datasets.cifar import CIFAR10_CLASSES, FINE_TO_COARSE
 from tests.conftest import run_cli
-from tests.test_backbone_layer import http_root  # noqa: F401  (fixture)
 
 CIFAR10 = registry.datasets.get("cifar10").factory
 CIFAR100 = registry.datasets.get("cifar100").factory
@@ -118,7 +117,7 @@ def tar_of(folder, archive, extra=None):
     return archive
 
 
-def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):  # noqa: F811
+def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):
     served, url = http_root
     folder = write_cifar10(tmp_path / "made")
     monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, folder))
@@ -136,7 +135,7 @@ def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):
     assert "present" in next(line for line in out.splitlines() if line.startswith("cifar10"))
 
 
-def test_fetch_refuses_a_wrong_archive(tmp_path, monkeypatch, http_root):  # noqa: F811
+def test_fetch_refuses_a_wrong_archive(tmp_path, monkeypatch, http_root):
     served, url = http_root
     tar_of(write_cifar10(tmp_path / "made"), served / "cifar-10-python.tar.gz")
     monkeypatch.setattr(CIFAR10, "archives", (Archive(f"{url}/cifar-10-python.tar.gz", md5="0" * 32),))
@@ -179,7 +178,7 @@ def test_cifar10_vs_cifar100_has_one_anomaly_class_per_fine_class(tmp_path, monk
     assert min(metrics["auroc_per_class"].values()) == 0.0 and metrics["auroc"] > 0.9
 
 
-def test_prepare_fetches_the_data_of_a_sweep(tmp_path, monkeypatch, http_root):  # noqa: F811
+def test_prepare_fetches_the_data_of_a_sweep(tmp_path, monkeypatch, http_root):
     served, url = http_root
     folder = write_cifar10(tmp_path / "made")
     monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, folder))

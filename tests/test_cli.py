@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from bench import registry
 from bench.detector import Detector

@@ -11,7 +11,6 @@ from bench import registry
 from bench.datafiles import Archive, DataFile
 from bench.errors import UserError
 from tests.conftest import run_cli
-from tests.test_backbone_layer import http_root  # noqa: F401  (fixture)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -56,7 +55,7 @@ def test_corrupt_gz_is_refused(tmp_path, monkeypatch):
         adapter().split(0, tmp_path)
 
 
-def test_fetch_places_each_file(tmp_path, monkeypatch, http_root):  # noqa: F811
+def test_fetch_places_each_file(tmp_path, monkeypatch, http_root):
     served, url = http_root
     adapter = registry.datasets.get("mnist").factory
     made = write_idx(served)
