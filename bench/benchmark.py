@@ -96,9 +96,15 @@ class Benchmark(HasParams):
 
         return [f if isinstance(f, DataFile) else DataFile(f) for f in self.files]
 
-    def missing_files(self, root: Path) -> list[Path]:
+    def missing_files(self, root: Path, classes=None) -> list[Path]:
+        """Declared files that are absent, among those the normal `classes` need (None: all)."""
         directory = self.data_dir(root)
-        return [directory / f.path for f in self.data_files() if not (directory / f.path).exists()]
+        return [
+            directory / f.path
+            for f in self.data_files()
+            if (classes is None or f.normal_class is None or f.normal_class in classes)
+            and not (directory / f.path).exists()
+        ]
 
 
 def validate_benchmark_class(name: str, cls: type) -> None:

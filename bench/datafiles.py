@@ -21,6 +21,7 @@ class DataFile:
     path: str
     md5: str | None = None
     sha256: str | None = None
+    normal_class: int | None = None  # needed only when this class is normal (None: always)
 
     def status(self, folder: Path) -> str:
         target = folder / self.path

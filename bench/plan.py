@@ -112,9 +112,14 @@ class Selection:
     def benchmark(self, name: str):
         return registry.datasets.get(name).factory(**self.dataset_params[name])
 
-    def missing_data(self, data_root: Path) -> dict[str, list[Path]]:
-        """Dataset → its missing files, for datasets with any."""
-        missing = {name: self.benchmark(name).missing_files(data_root) for name in self.dataset_params}
+    def missing_data(self, data_root: Path, classes: str = "all") -> dict[str, list[Path]]:
+        """Dataset → the files its selected normal classes need and lack, for datasets with any."""
+        missing = {
+            name: self.benchmark(name).missing_files(
+                data_root, parse_classes(classes, name, registry.datasets.get(name).factory.classes)
+            )
+            for name in self.dataset_params
+        }
         return {name: files for name, files in missing.items() if files}
 
     def missing_weights(self, data_root: Path) -> dict[Path, tuple[Requirement, list[str]]]:
@@ -165,7 +170,7 @@ def make_plan(
 ) -> Plan:
     selection = select(methods, datasets, profile=profile, overrides=overrides)
     seed_list = parse_seeds(seeds)
-    skipped = selection.missing_data(data_root)
+    skipped = selection.missing_data(data_root, classes)
     for name, missing in skipped.items():
         if name in selection.named_datasets or strict:
             raise UserError(_missing_data_message(name, selection.benchmark(name), missing, data_root))

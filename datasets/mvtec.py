@@ -32,7 +32,11 @@ class MVTecAD(Benchmark):
 
     classes = CATEGORIES
     folder = "mvtec"
-    files = tuple(DataFile(f"{c}/{part}") for c in CATEGORIES for part in ("train/good", "test", "ground_truth"))
+    files = tuple(
+        DataFile(f"{c}/{part}", normal_class=index)
+        for index, c in enumerate(CATEGORIES)
+        for part in ("train/good", "test", "ground_truth")
+    )
     archives = (
         Archive(
             "https://www.mydrive.ch/shares/150996/b52ecdcbf521176e9db9c731f2304b27/download/420938113-1629960298/"

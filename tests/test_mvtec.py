@@ -51,3 +51,14 @@ def test_broken_layout_is_one_clear_error(tmp_path):
         mask.unlink()
     with pytest.raises(UserError, match="is not an MVTec AD category"):
         MVTEC().split(MVTEC.classes.index("screw"), tmp_path)
+
+
+def test_only_the_selected_categories_must_be_present(tmp_path):
+    from bench.errors import UserError
+    from bench.plan import make_plan
+
+    write_category(tmp_path)
+    plan = make_plan("dn2", "mvtec", classes="screw", data_root=tmp_path)
+    assert [c.class_name for c in plan.cells] == ["screw"]
+    with pytest.raises(UserError, match="bottle/train/good"):
+        make_plan("dn2", "mvtec", classes="screw,bottle", data_root=tmp_path)
