@@ -96,6 +96,13 @@ class Benchmark(HasParams):
 
         return [f if isinstance(f, DataFile) else DataFile(f) for f in self.files]
 
+    def check(self, root: Path) -> None:
+        """Raise one UserError naming every missing or corrupt declared file; adapters call
+        it at the start of `split`, before reading (and so before unpickling) anything."""
+        from bench.datafiles import check_files
+
+        check_files(self.name, self.data_dir(root), self.data_files())
+
     def missing_files(self, root: Path, classes=None) -> list[Path]:
         """Declared files that are absent, among those the normal `classes` need (None: all)."""
         directory = self.data_dir(root)

@@ -103,7 +103,7 @@ def fetch_benchmark(benchmark, root: Path, progress: bool = True) -> bool:
         return False
     for archive in benchmark.archives:
         archive.install(root, progress=progress)
-    check_files(benchmark.name, benchmark.data_dir(root), benchmark.data_files())
+    benchmark.check(root)
     return True
 
 

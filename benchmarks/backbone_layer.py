@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import record
+
 METHODS = ("dn2", "pyod-knn", "pyod-lof", "pyod-iforest")
 CLASSES = "0,1,2"
 HEAVY = {"backbone": "resnet50", "image_size": 64, "resize": 64}
@@ -102,10 +104,7 @@ def main() -> int:
         "cache_resnet50_64px": cache_figures(HEAVY),
         "harness_overhead": overhead_figures(args.repeats),
     }
-    out = Path(__file__).parent / "figures" / "backbone_layer.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=1) + "\n")
-    print(json.dumps(figures, indent=1))
+    record("backbone_layer", figures)
     return 0
 
 

@@ -13,23 +13,12 @@ each and their ratio (goal ≥ 0.9). Figures go to benchmarks/figures/csi_throug
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-
-
-def synchronized_seconds(fn) -> float:
-    import torch
-
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    torch.cuda.synchronize()
-    return time.perf_counter() - start
+from _common import cuda_seconds, record
 
 
 def bare_epoch_seconds(pixels: np.ndarray, params: dict) -> float:
@@ -59,7 +48,7 @@ def bare_epoch_seconds(pixels: np.ndarray, params: dict) -> float:
             optimizer.step()
 
     epoch()  # warm-up
-    return synchronized_seconds(epoch)
+    return cuda_seconds(epoch)
 
 
 def main() -> int:
@@ -88,7 +77,7 @@ def main() -> int:
     for epochs in (1, 2):
         seed_everything(0)
         shutil.rmtree(scratch, ignore_errors=True)  # each fit starts afresh, checkpointing as `bench run` does
-        times[epochs] = synchronized_seconds(lambda: CSI(**{**params, "epochs": epochs}).fit(images, ctx))
+        times[epochs] = cuda_seconds(lambda: CSI(**{**params, "epochs": epochs}).fit(images, ctx))
     usable = args.images // params["batch_size"] * params["batch_size"]
     harness = usable / (times[2] - times[1])
     seed_everything(0)
@@ -102,10 +91,7 @@ def main() -> int:
         "bare_loop_train_images_per_s": round(bare, 1),
         "harness_over_bare": round(harness / bare, 3),
     }
-    out = Path(__file__).parent / "figures" / "csi_throughput.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=1) + "\n")
-    print(json.dumps(figures, indent=1))
+    record("csi_throughput", figures)
     return 0
 
 

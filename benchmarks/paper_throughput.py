@@ -14,21 +14,9 @@ benchmarks/figures/paper_throughput.json.
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from pathlib import Path
 
 import numpy as np
-
-
-def seconds(fn) -> float:
-    import torch
-
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    torch.cuda.synchronize()
-    return time.perf_counter() - start
+from _common import cuda_seconds, record
 
 
 def main() -> int:
@@ -64,18 +52,15 @@ def main() -> int:
                 seed_everything(0)
                 torch.backends.cudnn.benchmark = args.cudnn_benchmark
                 torch.backends.cudnn.deterministic = not args.cudnn_benchmark
-                times[epochs] = seconds(lambda: cls(**{**params, "epochs": epochs}).fit(images, ctx))
+                times[epochs] = cuda_seconds(lambda: cls(**{**params, "epochs": epochs}).fit(images, ctx))
             figures[f"{cls.__name__.lower()}_train_images_per_s_workers{workers}"] = round(args.images / (times[2] - times[1]), 1)
         spec = FeatureSpec("resnet152", "random", 224, 256)
         extractor = FeatureExtractor(spec, ctx, batch_size=64)
         extractor(images.subset(range(64), key=None))  # build and warm up
-        figures[f"dn2_extract_images_per_s_workers{workers}"] = round(args.images / seconds(lambda: extractor(images)), 1)
+        figures[f"dn2_extract_images_per_s_workers{workers}"] = round(args.images / cuda_seconds(lambda: extractor(images)), 1)
     figures["cudnn_benchmark"] = args.cudnn_benchmark
-    name = "paper_throughput_cudnn_benchmark.json" if args.cudnn_benchmark else "paper_throughput.json"
-    out = Path(__file__).parent / "figures" / name
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=1) + "\n")
-    print(json.dumps(figures, indent=1))
+    name = "paper_throughput_cudnn_benchmark" if args.cudnn_benchmark else "paper_throughput"
+    record(name, figures)
     return 0
 
 

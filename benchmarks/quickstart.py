@@ -10,7 +10,6 @@ to benchmarks/figures/quickstart.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shutil
 import subprocess
@@ -18,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import record
 
 
 def timed(command: list[str]) -> float:
@@ -44,11 +45,7 @@ def main() -> int:
         "repeat_over_first": round(repeat / first, 4),
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }
-    out = Path(__file__).parent / "figures" / "quickstart.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=1) + "\n")
-    for name, value in figures.items():
-        print(f"{name:>20}: {value}")
+    record("quickstart", figures)
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
-from bench.datafiles import DataFile, check_files
+from bench.datafiles import DataFile
 from bench.images import FileImages
 from bench.registry import register_dataset
 
@@ -54,7 +54,7 @@ class StanfordCars(Benchmark):
         return list(paths), np.asarray(labels, dtype=np.int64)
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
-        check_files(self.name, self.data_dir(root), self.data_files())
+        self.check(root)
         train_paths, train_labels = self._samples(root, "train")
         test_paths, test_labels = self._samples(root, "test")
         keep = test_labels < (self.test_classes or len(self.classes))

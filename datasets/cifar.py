@@ -7,8 +7,8 @@ every image not of class c anomalous. CIFAR-100 uses the standard fine → coars
 in FITYMI's and Transformaly's code, agreeing with the official superclass table), not CSI's
 table, which shifts fine ids 25–39.
 
-Files are read with torchvision's loaders after nearbench has checked every file's MD5: the
-batches are Python pickles, and an unverified pickle can run code.
+Files are read with torchvision's loaders after nearbench has checked every file's MD5, once
+per split: the batches are Python pickles, and an unverified pickle can run code.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import NORMAL, Benchmark, OneClassSplit, one_vs_rest
-from bench.datafiles import Archive, DataFile, check_files
+from bench.datafiles import Archive, DataFile
 from bench.images import ArrayImages
 from bench.registry import register_dataset
 
@@ -41,17 +41,10 @@ FINE_TO_COARSE = np.array([
 ])
 
 
-def load_verified(adapter: Benchmark, root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N×32×32×3 uint8) and fine labels of one split, through torchvision's loader,
-    after checking the files against the adapter's checksums (which torchvision re-checks)."""
-    data, labels, _ = load_verified_with_names(adapter, root, train)
-    return data, labels
-
-
-def load_verified_with_names(adapter: Benchmark, root: Path, train: bool):
-    """`load_verified` plus the label names of the files' meta data."""
-    folder = adapter.data_dir(root)
-    check_files(adapter.name, folder, adapter.data_files())
+def load_cifar(adapter: Benchmark, root: Path, train: bool):
+    """Images (N×32×32×3 uint8), fine labels and label names of one split, through
+    torchvision's loader, whose own integrity check (run before it unpickles) uses the
+    adapter's checksum table. Callers run `check` first, for nearbench's clearer report."""
     base = adapter.torchvision_class()
     table = {f.path: f.md5 for f in adapter.data_files()}
 
@@ -74,8 +67,9 @@ class CIFAR(Benchmark):
         return fine
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
-        train_images, train_fine = load_verified(self, root, train=True)
-        test_images, test_fine = load_verified(self, root, train=False)
+        self.check(root)
+        train_images, train_fine, _ = load_cifar(self, root, train=True)
+        test_images, test_fine, _ = load_cifar(self, root, train=False)
         train_labels, test_labels = self.labels(train_fine), self.labels(test_fine)
         return one_vs_rest(
             ArrayImages(train_images[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
@@ -158,10 +152,11 @@ class CIFAR10VsCIFAR100(Benchmark):
         ]
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
+        self.check(root)
         cifar10, cifar100 = self.parts
-        train_images, train_labels = load_verified(cifar10, root, train=True)
-        normal_images, normal_labels = load_verified(cifar10, root, train=False)
-        far_images, fine, fine_names = load_verified_with_names(cifar100, root, train=False)
+        train_images, train_labels, _ = load_cifar(cifar10, root, train=True)
+        normal_images, normal_labels, _ = load_cifar(cifar10, root, train=False)
+        far_images, fine, fine_names = load_cifar(cifar100, root, train=False)
         normal = normal_images[normal_labels == normal_class]
         n_normal = len(normal)
         return OneClassSplit(

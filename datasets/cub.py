@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
-from bench.datafiles import Archive, DataFile, check_files
+from bench.datafiles import Archive, DataFile
 from bench.errors import UserError
 from bench.images import FileImages
 from bench.registry import register_dataset
@@ -57,7 +57,7 @@ class CUB200(Benchmark):
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
         folder = self.data_dir(root)
-        check_files(self.name, folder, self.data_files())
+        self.check(root)
         paths = read_table(folder / "images.txt")
         labels = {k: int(v) - 1 for k, v in read_table(folder / "image_class_labels.txt").items()}
         training = {k: v.strip() == "1" for k, v in read_table(folder / "train_test_split.txt").items()}

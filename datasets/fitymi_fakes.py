@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import NORMAL, Benchmark, OneClassSplit
-from bench.datafiles import DataFile, check_files
-from bench.datasets.cifar import CIFAR10, CIFAR10_CLASSES, load_verified
+from bench.datafiles import DataFile
+from bench.datasets.cifar import CIFAR10, CIFAR10_CLASSES, load_cifar
 from bench.errors import UserError
 from bench.images import ArrayImages
 from bench.registry import register_dataset
@@ -57,12 +57,12 @@ class CIFAR10VsFakes(Benchmark):
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
         root = Path(root)
-        check_files(self.name, root, [DataFile(self.bank_file)])
+        self.check(root)
         bank = load_fake_bank(root / self.bank_file, len(self.classes))
         per_class = len(bank) // len(self.classes)
         fakes = np.ascontiguousarray(bank[normal_class * per_class : (normal_class + 1) * per_class])
-        train_images, train_labels = load_verified(CIFAR10(), root, train=True)
-        test_images, test_labels = load_verified(CIFAR10(), root, train=False)
+        train_images, train_labels, _ = load_cifar(CIFAR10(), root, train=True)
+        test_images, test_labels, _ = load_cifar(CIFAR10(), root, train=False)
         real = test_images[test_labels == normal_class]
         if fakes.shape[1:] != real.shape[1:]:
             raise UserError(f"{root / self.bank_file}: fakes are {fakes.shape[1:]}, CIFAR-10 images {real.shape[1:]}")

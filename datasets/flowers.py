@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
-from bench.datafiles import Archive, DataFile, check_files
+from bench.datafiles import Archive, DataFile
 from bench.images import FileImages
 from bench.registry import register_dataset
 
@@ -55,7 +55,7 @@ class Flowers102(Benchmark):
         return list(dataset._image_files), np.asarray(dataset._labels, dtype=np.int64)
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
-        check_files(self.name, self.data_dir(root), self.data_files())
+        self.check(root)
         train_files = []
         for split in self.train_splits:
             files, labels = self._split_files(root, split)

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
-from bench.datafiles import Archive, DataFile, check_files
+from bench.datafiles import Archive, DataFile
 from bench.images import ArrayImages
 from bench.registry import register_dataset
 
@@ -30,7 +30,7 @@ class IdxDataset(Benchmark):
     def unpacked(self, root: Path) -> None:
         """Check the .gz files, then unpack any idx file not unpacked yet."""
         folder = self.data_dir(root)
-        check_files(self.name, folder, self.data_files())
+        self.check(root)
         for data_file in self.data_files():
             target = folder / data_file.path[: -len(".gz")]
             if not target.exists():

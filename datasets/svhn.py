@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
-from bench.datafiles import Archive, DataFile, check_files
+from bench.datafiles import Archive, DataFile
 from bench.images import ArrayImages
 from bench.registry import register_dataset
 
@@ -45,7 +45,7 @@ class SVHN(Benchmark):
         return dataset.data.transpose(0, 2, 3, 1), np.asarray(dataset.labels, dtype=np.int64)
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
-        check_files(self.name, self.data_dir(root), self.data_files())
+        self.check(root)
         train_images, train_labels = self._load(root, "train")
         test_images, test_labels = self._load(root, "test")
         return one_vs_rest(

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
-from bench.datafiles import DataFile, check_files
+from bench.datafiles import DataFile
 from bench.errors import UserError
 from bench.images import FileImages
 from bench.registry import register_dataset
@@ -54,7 +54,7 @@ class WBC(Benchmark):
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
         folder = self.data_dir(root)
-        check_files(self.name, folder, self.data_files())
+        self.check(root)
         paths, labels = self._labelled_images(folder)
         members = np.flatnonzero(labels == normal_class)
         order = np.random.default_rng(self.split_seed).permutation(members)

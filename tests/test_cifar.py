@@ -117,13 +117,18 @@ def tar_of(folder, archive, extra=None):
     return archive
 
 
-def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):
+def serve_cifar10(tmp_path, monkeypatch, http_root):
+    """Serve a tiny CIFAR-10 archive and point the adapter's checksums and URL at it."""
     served, url = http_root
     folder = write_cifar10(tmp_path / "made")
     monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, folder))
     archive = tar_of(folder, served / "cifar-10-python.tar.gz")
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
     monkeypatch.setattr(CIFAR10, "archives", (Archive(f"{url}/cifar-10-python.tar.gz", md5=md5),))
+
+
+def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):
+    serve_cifar10(tmp_path, monkeypatch, http_root)
     data_root = tmp_path / "data"
     status, out, err = run_cli("data", "--data-root", str(data_root), "fetch", "cifar10", "--quiet")
     assert status == 0, err
@@ -179,12 +184,7 @@ def test_cifar10_vs_cifar100_has_one_anomaly_class_per_fine_class(tmp_path, monk
 
 
 def test_prepare_fetches_the_data_of_a_sweep(tmp_path, monkeypatch, http_root):
-    served, url = http_root
-    folder = write_cifar10(tmp_path / "made")
-    monkeypatch.setattr(CIFAR10, "files", checksums_of(CIFAR10, folder))
-    archive = tar_of(folder, served / "cifar-10-python.tar.gz")
-    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    monkeypatch.setattr(CIFAR10, "archives", (Archive(f"{url}/cifar-10-python.tar.gz", md5=md5),))
+    serve_cifar10(tmp_path, monkeypatch, http_root)
     data_root = tmp_path / "data"
     status, out, err = run_cli("prepare", "--methods", "dn2", "--datasets", "cifar10,wbc", "--data-root", str(data_root), "--quiet")
     assert status == 1  # wbc has no download: its manual steps are printed

@@ -8,6 +8,7 @@ import torch
 from bench import registry
 from bench.backbones import build_backbone, load_state_dict_into
 from bench.detector import RunContext
+from bench.errors import UserError
 from bench.seeding import seed_everything
 from bench.training import train_only
 from bench.losses import nt_xent
@@ -93,5 +94,5 @@ def test_anomalib_extractor_takes_torchvision_weights(tmp_path, train):
     assert torch.equal(extractor.state_dict()["conv1.weight"], torch.load(path)["conv1.weight"])
     assert "layer4.0.conv1.weight" not in extractor.state_dict()  # truncated after layer3
     fresh = build_backbone("resnet18", "random", seed=0)
-    with pytest.raises(Exception):
+    with pytest.raises(UserError, match="missing.pth not found"):
         load_state_dict_into(fresh, tmp_path / "missing.pth")

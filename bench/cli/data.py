@@ -67,7 +67,9 @@ def verify_command(args) -> int:
 
     root = paths.data_root(args.data_root)
     names = [registry.datasets.get(n).name for n in args.names] or [
-        e.name for e in registry.datasets.entries() if _state(e.factory(), root) not in ("embedded", "missing")
+        e.name
+        for e in registry.datasets.entries()
+        if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())
     ]
     problems = 0
     for name in names:
