@@ -155,16 +155,19 @@ def load_state_dict_into(model, path: Path, ignore_prefixes: tuple[str, ...] = (
         )
 
 
-def build_backbone(backbone: str, weights: str, *, seed: int = 0):
-    """The network (CPU, eval mode) mapping images to pooled features."""
+def build_backbone(backbone: str, weights: str, *, seed: int = 0, **model_kwargs):
+    """The network (CPU, eval mode) mapping images to pooled features. `model_kwargs` go to
+    timm's `create_model` (image size, depth, dropout, ...)."""
     import torch
 
     with seeded(seed):  # random weights depend on the seed alone, not on earlier draws
         if is_timm(backbone):
             import timm
 
-            model = timm.create_model(backbone[len(TIMM_PREFIX):], pretrained=False, num_classes=0)
+            model = timm.create_model(backbone[len(TIMM_PREFIX):], pretrained=False, num_classes=0, **model_kwargs)
         else:
+            if model_kwargs:
+                raise UserError(f"model options {', '.join(model_kwargs)} apply to timm:<name> backbones only")
             from torchvision.models import get_model
 
             try:

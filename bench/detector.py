@@ -64,6 +64,7 @@ class RunContext:
 
     seed: int = 0
     profile: str = "smoke"
+    normal_class: int | None = None  # index of the normal class (one-class: it is known)
     device: str = "cpu"
     data_root: Path = Path(".")
     cache_dir: Path | None = None  # None: no on-disk caches

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
+from bench.atomic import atomic_file
 from bench.backbones import RANDOM, build_backbone, is_path, weights_requirement
 from bench.detector import Detector, Requirement, RunContext
 from bench.errors import check_is_fitted
@@ -37,27 +36,33 @@ PAPER_FEATURES = {**PAPER_BACKBONE, "batch_size": 64}
 
 
 class TransformedImages:
-    """torch-Dataset view of an image set through a transform."""
+    """torch-Dataset view of an image set through a transform, with a label per image
+    when `labels` is given (items are then (image, label) pairs)."""
 
-    def __init__(self, images: ImageSet, transform):
+    def __init__(self, images: ImageSet, transform, labels=None):
         self.images = images
         self.transform = transform
+        self.labels = labels
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int):
-        return self.transform(self.images[index])
+        image = self.transform(self.images[index])
+        return image if self.labels is None else (image, int(self.labels[index]))
 
 
-def image_loader(images: ImageSet, transform, ctx: RunContext, *, batch_size: int, shuffle: bool = False, drop_last: bool = False):
-    """Batches of transformed images; the order depends on the run's seed alone, and
-    `ctx.loader_workers` processes prepare them (0: this process)."""
+def image_loader(
+    images: ImageSet, transform, ctx: RunContext, *, batch_size: int, shuffle: bool = False,
+    drop_last: bool = False, labels=None,
+):
+    """Batches of transformed images (with `labels`: (images, labels) batches); the order
+    depends on the run's seed alone, and `ctx.loader_workers` processes prepare them."""
     import torch
     from torch.utils.data import DataLoader
 
     return DataLoader(
-        TransformedImages(images, transform),
+        TransformedImages(images, transform, labels),
         batch_size=batch_size,
         shuffle=shuffle,
         drop_last=drop_last and len(images) > batch_size,
@@ -144,19 +149,9 @@ class FeatureExtractor:
         features = run_network(self.model, self.spec.transform(), images, self.ctx, batch_size=self.batch_size, desc=desc)
         self.forward_images += len(images)
         if path is not None:
-            _save_atomically(path, features)
+            with atomic_file(path) as handle:
+                np.save(handle, features)
         return features
-
-
-def _save_atomically(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy.tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.save(handle, array)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 class BackboneDetector(Detector):

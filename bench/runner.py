@@ -44,6 +44,7 @@ class RunSettings:
         return RunContext(
             seed=cell.seed,
             profile=cell.profile,
+            normal_class=cell.normal_class,
             device=self.device,
             data_root=self.data_root,
             cache_dir=self.cache_dir,

@@ -11,15 +11,14 @@ that interval of training, and on a CPU ends exactly where an uninterrupted run 
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
+from bench.atomic import atomic_file
 from bench.detector import RunContext
 
 
@@ -78,14 +77,8 @@ class Checkpoint:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             },
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                torch.save(payload, handle)
-            os.replace(temporary, self.path)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
+        with atomic_file(self.path) as handle:
+            torch.save(payload, handle)
 
 
 class _GeneratorState:

@@ -28,3 +28,20 @@ def eval_transform(image_size: int, resize: int | None = None, mean=IMAGENET_MEA
             T.Normalize(mean, std),
         ]
     )
+
+
+def train_transform(image_size: int, resize: int | None = None, flip: bool = True, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Augmenting training transform (FITYMI's): RGB → Resize(resize) → RandomCrop(image_size)
+    → optional horizontal flip → tensor → Normalize."""
+    from torchvision import transforms as T
+
+    return T.Compose(
+        [
+            T.Lambda(to_rgb),
+            T.Resize(resize or image_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            T.RandomCrop(image_size),
+            *([T.RandomHorizontalFlip()] if flip else []),
+            T.ToTensor(),
+            T.Normalize(mean, std),
+        ]
+    )
