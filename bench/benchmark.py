@@ -70,7 +70,8 @@ class Benchmark(HasParams):
     implement `split`. Adapters that read files set `folder` (under the data root) and
     `files` (`DataFile`s, or plain paths, relative to `folder`); `archives` lists downloads
     that provide them, and `fetch_hint` the manual steps where there is none. Embedded
-    benchmarks leave `files` empty.
+    benchmarks leave `files` empty. `headline` names the metric the benchmark reports
+    (`bench table`'s default): AUROC, or for worst-class protocols `auroc-worst`.
     """
 
     name: ClassVar[str] = ""  # set by @register_dataset
@@ -79,6 +80,7 @@ class Benchmark(HasParams):
     files: ClassVar[tuple] = ()
     archives: ClassVar[tuple] = ()
     fetch_hint: ClassVar[str] = ""
+    headline: ClassVar[str] = "auroc"
 
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
         raise NotImplementedError

@@ -49,6 +49,8 @@ class Plan:
     cells: list[Cell]
     # dataset reached through a group → its missing files; those cells were left out
     skipped: dict[str, list[Path]] = field(default_factory=dict)
+    # method reached through a group → the input only its user can provide (a fake bank)
+    skipped_methods: dict[str, str] = field(default_factory=dict)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -108,6 +110,7 @@ class Selection:
     method_params: dict[str, dict]
     dataset_params: dict[str, dict]
     named_datasets: set[str]  # named in the spec, not reached through a group or glob
+    named_methods: set[str]  # named in the spec or the target of a --set
 
     def benchmark(self, name: str):
         return registry.datasets.get(name).factory(**self.dataset_params[name])
@@ -154,12 +157,13 @@ def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Se
             f"--set {unused[0].target}.{unused[0].param}: {unused[0].target!r} matches no selected method or dataset"
         )
     named = {token.strip() for token in datasets.split(",")} & set(dataset_params)
-    return Selection(profile, method_params, dataset_params, named)
+    named_methods = ({token.strip() for token in methods.split(",")} | {o.target for o in parsed}) & set(method_params)
+    return Selection(profile, method_params, dataset_params, named, named_methods)
 
 
 def make_plan(
     methods: str = registry.ALL,
-    datasets: str = "embedded",
+    datasets: str = "digits",
     *,
     classes: str = "all",
     seeds: str = "0",
@@ -174,15 +178,18 @@ def make_plan(
     for name, missing in skipped.items():
         if name in selection.named_datasets or strict:
             raise UserError(_missing_data_message(name, selection.benchmark(name), missing, data_root))
-    _raise_missing_weights(selection.missing_weights(data_root))
+    missing = selection.missing_weights(data_root)
+    skipped_methods = {} if strict else _user_inputs_of_unnamed(missing, selection.named_methods)
+    _raise_missing_weights(missing)
 
     cells = []
+    methods_to_run = [name for name in selection.method_params if name not in skipped_methods]
     for dataset, params in selection.dataset_params.items():
         if dataset in skipped:
             continue
         class_names = registry.datasets.get(dataset).factory.classes
         for method, normal_class, seed in itertools.product(
-            selection.method_params, parse_classes(classes, dataset, class_names), seed_list
+            methods_to_run, parse_classes(classes, dataset, class_names), seed_list
         ):
             cells.append(
                 Cell(
@@ -196,7 +203,19 @@ def make_plan(
                     class_name=class_names[normal_class],
                 )
             )
-    return Plan(cells=cells, skipped=skipped)
+    return Plan(cells=cells, skipped=skipped, skipped_methods=skipped_methods)
+
+
+def _user_inputs_of_unnamed(missing: dict[Path, tuple[Requirement, list[str]]], named: set[str]) -> dict[str, str]:
+    """Take out of `missing` the files no command can fetch (a fake bank only the user has)
+    needed only by methods reached through a group: those methods are skipped, not errors.
+    Returns method → what it lacks."""
+    skipped = {}
+    for path, (requirement, users) in list(missing.items()):
+        if requirement.fetch is None and not set(users) & named:
+            skipped.update({user: f"{requirement.what}; {requirement.how_to_get}" for user in users})
+            del missing[path]
+    return skipped
 
 
 def _raise_missing_weights(missing: dict[Path, tuple[Requirement, list[str]]]) -> None:

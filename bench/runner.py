@@ -97,6 +97,7 @@ def run_cell(cell: Cell, settings: RunSettings) -> dict:
         timings["score_s"] = time.perf_counter() - mark
 
         record["metrics"] = one_class_metrics(split.is_anomaly, scores, split.anomaly_class)
+        record["headline"] = benchmark.headline
         record["status"] = OK
         if ctx.checkpoint_dir is not None:
             shutil.rmtree(ctx.checkpoint_dir, ignore_errors=True)  # only an unfinished cell resumes

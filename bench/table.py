@@ -18,6 +18,7 @@ from bench.store import OK
 
 # metric → (column in long_frame, higher is better)
 METRICS = {
+    "headline": ("headline", True),  # each dataset's own (Benchmark.headline): auroc or auroc-worst
     "auroc": ("auroc", True),
     "aupr": ("aupr", True),
     "fpr95": ("fpr95", False),
@@ -41,6 +42,7 @@ def long_frame(records: Iterable[dict]) -> pd.DataFrame:
         if per_class:
             scalars["auroc_worst"] = min(per_class.values())
             scalars["auroc_classmean"] = float(np.mean(list(per_class.values())))
+        scalars["headline"] = scalars[METRICS[record.get("headline", "auroc")][0]]
         for metric, value in scalars.items():
             rows.append({**identity, "metric": metric, "value": value, "anomaly_class": None})
         for anomaly_class, value in per_class.items():

@@ -25,22 +25,9 @@ from bench.benchmark import NORMAL, Benchmark, OneClassSplit
 from bench.datafiles import DataFile
 from bench.datasets.cifar import CIFAR10, CIFAR10_CLASSES, load_cifar
 from bench.errors import UserError
+from bench.generators.bank import class_slice, load_fake_bank
 from bench.images import ArrayImages
 from bench.registry import register_dataset
-
-
-def load_fake_bank(path: Path, classes: int) -> np.ndarray:
-    """A fake bank in FITYMI's format, checked: uint8, N×H×W×3, N a multiple of `classes`."""
-    try:
-        bank = np.load(path, allow_pickle=False, mmap_mode="r")
-    except ValueError as error:
-        raise UserError(f"{path}: not a plain .npy array ({error})") from None
-    if bank.dtype != np.uint8 or bank.ndim != 4 or bank.shape[3] != 3 or len(bank) % classes:
-        raise UserError(
-            f"{path}: expected uint8 N×H×W×3 with N a multiple of {classes} (class order), "
-            f"got {bank.dtype} {bank.shape}"
-        )
-    return bank
 
 
 class CIFAR10VsFakes(Benchmark):
@@ -59,8 +46,7 @@ class CIFAR10VsFakes(Benchmark):
         root = Path(root)
         self.check(root)
         bank = load_fake_bank(root / self.bank_file, len(self.classes))
-        per_class = len(bank) // len(self.classes)
-        fakes = np.ascontiguousarray(bank[normal_class * per_class : (normal_class + 1) * per_class])
+        fakes = class_slice(bank, normal_class, len(self.classes))
         train_images, train_labels, _ = load_cifar(CIFAR10(), root, train=True)
         test_images, test_labels, _ = load_cifar(CIFAR10(), root, train=False)
         real = test_images[test_labels == normal_class]

@@ -8,6 +8,9 @@ Each check is a plain function `check_x(name, data)`; tests are parametrized as
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -33,13 +36,30 @@ def tiny_data():
     return train, test, kind
 
 
+def tiny_fake_bank() -> Path:
+    """A one-class bank for fitymi-bank: noisy copies of 0s, uint8 N×8×8×3."""
+    images, labels = digit_images()
+    noisy = images[labels == 0][:30].astype(int) + np.random.default_rng(1).integers(-60, 60, (30, 8, 8))
+    path = Path(tempfile.mkdtemp(prefix="bank-")) / "bank.npy"
+    np.save(path, np.repeat(np.clip(noisy, 0, 255).astype(np.uint8)[..., None], 3, axis=3))
+    return path
+
+
 DATA = tiny_data()
 CTX = RunContext(seed=0)
+# Smaller than smoke where smoke alone would make this suite slow, and the inputs a method
+# cannot run without. The checks test contracts, not accuracy.
+SMALLER = {"fakes": {"epochs": 2, "generator_params": {"train_steps": 10}}}
+INPUTS = {"fitymi-bank": {"bank_path": str(tiny_fake_bank()), "bank_classes": 1}}
 
 
 def build(name: str):
-    cls = registry.methods.get(name).factory
-    return cls(**cls.profiles["smoke"])
+    entry = registry.methods.get(name)
+    params = dict(entry.factory.profiles["smoke"])
+    for group in entry.groups:
+        params.update(SMALLER.get(group, {}))
+    params.update(INPUTS.get(name, {}))
+    return entry.factory(**params)
 
 
 def fitted(name: str, seed: int = 0):

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import registry
@@ -48,11 +49,30 @@ def test_plan_expands_methods_datasets_classes_seeds():
     assert all(c.profile == "smoke" and c.dataset == "digits" for c in plan.cells)
 
 
-def test_default_plan_is_all_methods_on_embedded_smoke():
+def test_default_plan_is_every_runnable_method_on_digits_smoke():
     plan = make_plan()
-    assert {c.method for c in plan.cells} == set(registry.methods.names())
-    assert {c.dataset for c in plan.cells} == set(registry.datasets.select("embedded"))
+    # fitymi-bank needs a bank file only its user can provide: reached through `all`, it is skipped
+    assert set(plan.skipped_methods) == {"fitymi-bank"}
+    assert "bank_path" in plan.skipped_methods["fitymi-bank"]
+    assert {c.method for c in plan.cells} == set(registry.methods.names()) - {"fitymi-bank"}
+    assert {c.dataset for c in plan.cells} == {"digits"}
     assert len({c.key for c in plan.cells}) == len(plan.cells)
+
+
+def test_a_named_method_missing_its_bank_is_an_error(tmp_path):
+    with pytest.raises(UserError, match="fake bank.*bank_path"):
+        make_plan("fitymi-bank", "digits")
+    with pytest.raises(UserError, match="fake bank"):
+        make_plan("all", "digits", strict=True)
+    bank = tmp_path / "bank.npy"
+    np.save(bank, np.zeros((20, 8, 8, 3), np.uint8))
+    plan = make_plan("fitymi-bank", "digits", overrides=[f"fitymi-bank.bank_path={bank}"])
+    assert len(plan.cells) == 10 and not plan.skipped_methods
+
+
+def test_embedded_group_holds_the_near_sets():
+    plan = make_plan("dn2", "embedded", classes="0")
+    assert {c.dataset for c in plan.cells} == {"digits", "digits-fsde", "digits-fsgan", "digits-worst"}
 
 
 def test_classes_by_name_and_index():

@@ -42,7 +42,7 @@ def test_select_by_name_glob_group_and_exclusion():
     assert registry.methods.select("pyod-knn,dn2,knn") == ["pyod-knn", "dn2"] + [
         m for m in registry.methods.groups()["knn"] if m not in ("dn2", "pyod-knn")
     ]  # order kept, no repeats
-    assert registry.datasets.select("embedded") == ["digits"]
+    assert registry.datasets.select("embedded") == ["digits", "digits-fsde", "digits-fsgan", "digits-worst"]
 
 
 def test_names_sort_naturally():

@@ -9,7 +9,7 @@ import sys
 from bench import __version__
 from bench.errors import UserError
 
-COMMANDS = ("run", "table", "list", "data", "prepare")
+COMMANDS = ("run", "table", "list", "data", "prepare", "fakes")
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,4 +1,4 @@
-"""`bench list [methods|datasets|groups] [PATTERN ...]`: what is registered."""
+"""`bench list [methods|datasets|generators|groups] [PATTERN ...]`: what is registered."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import fnmatch
 
 from bench import paths, registry
 
-WHAT = ("methods", "datasets", "groups")
+WHAT = ("methods", "datasets", "generators", "groups")
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "list",
-        help="list methods, datasets or groups",
-        description="List registered methods and datasets (with groups, profiles, data presence) or groups.",
+        help="list methods, datasets, generators or groups",
+        description="List registered methods, datasets (with groups, profiles, data presence), fake generators "
+        "or groups.",
     )
     parser.add_argument("what", nargs="?", choices=WHAT, default="methods", help="what to list (default: methods)")
     parser.add_argument("patterns", nargs="*", metavar="PATTERN", help="globs on names, e.g. 'pyod-*'")
@@ -29,6 +30,16 @@ def method_rows(patterns: list[str]) -> list[list[str]]:
     return [
         [e.name, ", ".join(e.groups) or "-", ", ".join(e.factory.profiles), e.description]
         for e in registry.methods.entries()
+        if _matches(e.name, patterns)
+    ]
+
+
+def generator_rows(patterns: list[str]) -> list[list[str]]:
+    from bench.generators import generators
+
+    return [
+        [e.name, ", ".join(e.factory.profiles), e.description]
+        for e in generators.entries()
         if _matches(e.name, patterns)
     ]
 
@@ -64,6 +75,8 @@ def main(args) -> int:
     elif args.what == "datasets":
         rows = dataset_rows(args.patterns, paths.data_root(args.data_root))
         headers = ["dataset", "groups", "classes", "data", "description"]
+    elif args.what == "generators":
+        rows, headers = generator_rows(args.patterns), ["generator", "profiles", "description"]
     else:
         rows, headers = group_rows(args.patterns), ["group", "of", "size", "members"]
     print(tabulate(rows, headers=headers, tablefmt="simple"))

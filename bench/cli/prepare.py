@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
         "internet, with the sweep's options.",
     )
     parser.add_argument("--methods", default=registry.ALL, metavar="SPEC", help="methods of the sweep (default: all)")
-    parser.add_argument("--datasets", default="embedded", metavar="SPEC", help="datasets of the sweep (default: embedded)")
+    parser.add_argument("--datasets", default="digits", metavar="SPEC", help="datasets of the sweep (default: digits)")
     parser.add_argument("--profile", default="smoke", help="profile of the sweep (default: smoke)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME.PARAM=VALUE",
                         help="the sweep's parameter overrides (repeatable)")

@@ -13,7 +13,8 @@ SPEC is a comma list of names, globs and groups; a leading '-' removes: 'all,-cs
 Groups: all, and those `bench list groups` shows (embedded: the data shipped with nearbench).
 
 examples:
-  bench run                                   every method on the embedded benchmarks (smoke)
+  bench run                                   every method on the embedded digits benchmark (smoke)
+  bench run --methods 'fitymi*,dn2' --datasets near   the near-distribution sets (embedded ones need no data)
   bench run --methods dn2,pyod-knn --datasets digits --classes 0,3 --seeds 0,1,2
   bench run --methods dn2,panda --profile paper --device cuda   the published recipes, on a GPU
   bench run --methods dn2 --set dn2.k=5       change a hyper-parameter (a new record, never a reused one)
@@ -31,7 +32,8 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--methods", default=registry.ALL, metavar="SPEC", help="methods to run (default: all)")
-    parser.add_argument("--datasets", default="embedded", metavar="SPEC", help="datasets (default: embedded)")
+    parser.add_argument("--datasets", default="digits", metavar="SPEC",
+                        help="datasets (default: digits; `embedded` adds the embedded near sets, `near` every near set)")
     parser.add_argument("--classes", default="all", help="normal classes: all, or indices/names like 0,3 (default: all)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     parser.add_argument("--profile", default="smoke", help="hyper-parameter profile: smoke (CPU, seconds) or paper (the published recipe)")
@@ -48,7 +50,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=int, default=None, help="worker processes for --executor local (default: CPU count)")
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
     parser.add_argument("--dry-run", action="store_true", help="print the cells, marked done or pending, and run nothing")
-    parser.add_argument("--strict", action="store_true", help="make missing data of datasets reached through a group an error")
+    parser.add_argument("--strict", action="store_true", help="make missing data of datasets (and missing fake banks of methods) reached through a group an error")
     parser.add_argument("--no-cache", action="store_true", help="compute backbone features afresh instead of using the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=main)
@@ -97,6 +99,8 @@ def main(args) -> int:
     if plan.skipped:
         listing = "; ".join(f"{name} (`bench data fetch {name}`)" for name in plan.skipped)
         print(f"notice: skipping datasets whose data is missing: {listing}", file=sys.stderr)
+    for name, lacking in plan.skipped_methods.items():
+        print(f"notice: skipping method {name}: it needs {lacking} (name it to make this an error)", file=sys.stderr)
     store = Store(paths.results_dir(args.results))
     done = set() if args.rerun else {cell.key for cell in plan.cells if store.is_done(cell)}
     pending = [cell for cell in plan.cells if cell.key not in done]

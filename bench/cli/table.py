@@ -17,9 +17,11 @@ def add_parser(subparsers) -> None:
         "mean ± std over seeds (in %), a mean column over datasets and the average rank (1 = best).",
     )
     parser.add_argument("--results", help="results root (default: $BENCH_RESULTS or ./results)")
-    parser.add_argument("--metric", default="auroc", choices=list(METRICS),
-                        help="auroc, aupr, fpr95 (lower is better), auroc-worst (min over anomaly classes), "
-                        "auroc-classmean (mean over anomaly classes); default auroc")
+    parser.add_argument("--metric", default="headline", choices=list(METRICS),
+                        help="headline (default: each dataset's own metric, AUROC or for worst-class protocols "
+                        "such as digits-worst and cifar10-vs-cifar100 the worst-class AUROC), auroc, aupr, "
+                        "fpr95 (lower is better), auroc-worst (min over anomaly classes), auroc-classmean "
+                        "(mean over anomaly classes)")
     parser.add_argument("--format", default="markdown", choices=FORMATS, help="output format (csv: tidy numbers)")
     parser.add_argument("--per-class", action="store_true", help="one column per (dataset, normal class)")
     parser.add_argument("--methods", metavar="SPEC", help="only these methods (names, globs, groups)")

@@ -1,0 +1,163 @@
+"""Fake banks: a generator's samples of one class, made once and cached on disk.
+
+A bank is uint8 `N×H×W×3` (FITYMI's released layout). `fake_bank` trains the generator on
+the class's images and samples it — or loads the bank a previous call made with the same
+identity: the image set's key (dataset, split and class), the generator's name and resolved
+hyper-parameters (their hash is in the file name), the seed and stream, and N. Beside each
+`.npy` lie a PNG grid of its first images for a person to look at and a JSON file saying
+how it was made (identity, generator losses, seconds). Parallel workers asking for the same
+bank wait on a file lock instead of training twice.
+
+The *stream* separates banks that must differ even under one seed: the near-distribution
+benchmarks draw their test fakes from stream "benchmark", methods their training fakes from
+stream "method", so a method never trains on the fakes it is tested on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from bench.atomic import atomic_file
+from bench.detector import RunContext
+from bench.errors import UserError
+from bench.images import ImageSet
+
+BANK_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BankRequest:
+    """Which bank: `n` fakes from generator `name` with `params`, trained on `images`."""
+
+    name: str
+    params: Mapping[str, Any]
+    n: int
+    seed: int
+    stream: str = "method"
+
+    def identity(self, images: ImageSet) -> dict[str, Any]:
+        return {
+            "version": BANK_VERSION,
+            "images": images.key,
+            "n_images": len(images),
+            "generator": self.name,
+            "params": dict(self.params),
+            "n": self.n,
+            "seed": self.seed,
+            "stream": self.stream,
+        }
+
+    def torch_seed(self) -> int:
+        """The seed the generator runs under: one per (seed, stream)."""
+        digest = hashlib.sha256(f"{self.stream}:{self.seed}".encode()).digest()
+        return int.from_bytes(digest[:4], "little")
+
+    def digest(self, images: ImageSet) -> str:
+        identity = self.identity(images)
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    def path(self, cache_dir: Path, images: ImageSet) -> Path:
+        digest = self.digest(images)
+        folder = re.sub(r"[^A-Za-z0-9._-]+", "_", str(images.key))
+        return Path(cache_dir) / "fakes" / folder / f"{self.name}-{digest}-{self.stream}-s{self.seed}-n{self.n}.npy"
+
+
+def make_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[np.ndarray, dict]:
+    """Train the generator on `images` and sample `request.n` fakes; (bank, what happened)."""
+    from bench.generators import generators
+    from bench.seeding import seeded
+
+    generator = generators.get(request.name).factory(**request.params)
+    start = time.perf_counter()
+    with seeded(request.torch_seed(), ctx.device):
+        generator.fit(images, ctx)
+        fitted = time.perf_counter()
+        bank = generator.sample(request.n, ctx)
+    report = {
+        "fit_s": fitted - start,
+        "sample_s": time.perf_counter() - fitted,
+        "loss_history": generator.loss_history_,
+    }
+    return bank, report
+
+
+def fake_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[np.ndarray, Path | None]:
+    """The bank for `request` on `images`: cached under `ctx.cache_dir` when the image set has
+    a key, else made afresh. Returns the bank and its file (None when not cached)."""
+    if ctx.cache_dir is None or images.key is None:
+        return make_bank(images, request, ctx)[0], None
+    path = request.path(ctx.cache_dir, images)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.with_suffix(".lock")):
+        if path.exists():
+            try:
+                return np.load(path, allow_pickle=False), path
+            except (OSError, ValueError):
+                pass  # unreadable: made again and replaced
+        bank, report = make_bank(images, request, ctx)
+        write_grid(bank, path.with_suffix(".png"))
+        with atomic_file(path.with_suffix(".json"), "w") as handle:
+            json.dump({**request.identity(images), **report}, handle, indent=1, default=str)
+        with atomic_file(path) as handle:
+            np.save(handle, bank)
+    return bank, path
+
+
+def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256) -> None:
+    """The first `limit` images of a bank tiled `columns` wide as a PNG, 1 px apart."""
+    from PIL import Image
+
+    images = bank[:limit]
+    rows = -(-len(images) // columns)
+    height, width = images.shape[1:3]
+    grid = np.full((rows * (height + 1) + 1, columns * (width + 1) + 1, 3), 255, np.uint8)
+    for index, image in enumerate(images):
+        top, left = 1 + (index // columns) * (height + 1), 1 + (index % columns) * (width + 1)
+        grid[top : top + height, left : left + width] = image
+    scale = max(1, 1024 // grid.shape[1])  # 8×8 digits are unreadable at their own size
+    picture = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    with atomic_file(path) as handle:
+        picture.save(handle, format="PNG")
+
+
+def load_fake_bank(path: Path, classes: int) -> np.ndarray:
+    """A fake bank file in FITYMI's format, checked: uint8, N×H×W×3, N a multiple of
+    `classes` (class c is the c-th of `classes` equal slices). Loaded with
+    `allow_pickle=False`, so a file cannot run code."""
+    try:
+        bank = np.load(path, allow_pickle=False, mmap_mode="r")
+    except ValueError as error:
+        raise UserError(f"{path}: not a plain .npy array ({error})") from None
+    if bank.dtype != np.uint8 or bank.ndim != 4 or bank.shape[3] != 3 or len(bank) % classes:
+        raise UserError(
+            f"{path}: expected uint8 N×H×W×3 with N a multiple of {classes} (class order), "
+            f"got {bank.dtype} {bank.shape}"
+        )
+    return bank
+
+
+def class_slice(bank: np.ndarray, normal_class: int, classes: int) -> np.ndarray:
+    """Class `normal_class`'s fakes of a class-ordered bank, as an in-memory array."""
+    per_class = len(bank) // classes
+    return np.ascontiguousarray(bank[normal_class * per_class : (normal_class + 1) * per_class])
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

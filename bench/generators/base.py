@@ -1,0 +1,81 @@
+"""The generator contract: learn one class of images, then make fakes of it.
+
+A generator is scikit-learn-like, as detectors are: keyword hyper-parameters stored unchanged
+in `__init__`, named `profiles` (`smoke`, `paper`), `fit(images, ctx)` on the normal
+training images of one class, and `sample(n, ctx)` returning uint8 `n×H×W×3` fakes — the
+layout of FITYMI's released fake files, whatever the channels it learned (grayscale is
+repeated into three channels). Training reports its losses in `loss_history_`.
+
+Images reach a generator as an image set; `training_tensor` resizes them to the generator's
+`image_size`, keeps one channel when every image is grayscale, and scales pixels to [-1, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.detector import RunContext
+from bench.images import ImageSet
+from bench.params import HasParams
+
+REQUIRED_PROFILES = ("smoke", "paper")
+
+
+def training_tensor(images: ImageSet, image_size: int):
+    """The images as a float tensor N×C×S×S in [-1, 1]; C = 1 when all are grayscale."""
+    import torch
+    from PIL import Image
+
+    grayscale = all(images[i].mode == "L" for i in range(len(images)))
+    mode = "L" if grayscale else "RGB"
+    arrays = [
+        np.asarray(images[i].convert(mode).resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+        for i in range(len(images))
+    ]
+    array = np.stack(arrays)
+    if grayscale:
+        array = array[..., None]
+    tensor = torch.from_numpy(array).permute(0, 3, 1, 2).float()
+    return tensor.div(127.5).sub(1.0)
+
+
+def to_uint8_rgb(samples) -> np.ndarray:
+    """Samples N×C×H×W in [-1, 1] (clipped) as uint8 N×H×W×3."""
+    array = samples.detach().float().clamp(-1.0, 1.0).add(1.0).mul(127.5).round().to("cpu").numpy()
+    array = array.astype(np.uint8).transpose(0, 2, 3, 1)
+    return np.repeat(array, 3, axis=3) if array.shape[3] == 1 else array
+
+
+def batches(n: int, batch_size: int):
+    """Sizes of the batches that make `n` samples."""
+    return [min(batch_size, n - start) for start in range(0, n, batch_size)]
+
+
+class Generator(HasParams):
+    """Base class of every fake generator; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def fit(self, images: ImageSet, ctx: RunContext) -> "Generator":
+        raise NotImplementedError
+
+    def sample(self, n: int, ctx: RunContext) -> np.ndarray:
+        raise NotImplementedError
+
+
+def validate_generator_class(name: str, cls: type) -> None:
+    from bench.params import resolve_params
+
+    if not (isinstance(cls, type) and issubclass(cls, Generator)):
+        raise TypeError(f"generator {name!r}: {cls!r} is not a bench.generators.Generator")
+    missing = [p for p in REQUIRED_PROFILES if p not in cls.profiles]
+    if missing:
+        raise TypeError(f"generator {name!r} has no {' or '.join(missing)} profile")
+    for profile, values in cls.profiles.items():
+        try:
+            resolve_params(cls, values)
+        except ValueError as error:
+            raise TypeError(f"generator {name!r}, profile {profile!r}: {error}") from None
