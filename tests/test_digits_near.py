@@ -1,0 +1,104 @@
+"""The embedded near-distribution sets: real held-out digits against generated ones, and
+the worst-class aggregation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bench import paths, registry
+from bench.datasets.digits import Digits
+from bench.detector import RunContext
+from bench.generators import generator_params, generators
+from bench.generators.bank import BankRequest, fake_bank
+from tests.conftest import run_cli
+
+CHEAP = {"train_steps": 20}
+
+
+def near(name: str):
+    return registry.datasets.get(name).factory(generator_params=CHEAP)
+
+
+@pytest.mark.parametrize("name, generator", [("digits-fsde", "diffusion"), ("digits-fsgan", "dcgan")])
+def test_held_out_real_digits_against_as_many_fakes(name, generator, tmp_path):
+    split = near(name).split(4, tmp_path)
+    reference = Digits().split(4, tmp_path)
+    real = reference.test.array[~reference.is_anomaly]  # the held-out 4s of the digits split
+    n = len(real)
+    assert split.sizes == {"train": len(reference.train), "test": 2 * n, "test_normal": n, "test_anomalous": n}
+    test = split.test.array
+    np.testing.assert_array_equal(test[:n], real)
+    assert test.shape[1:] == (8, 8) and test.dtype == np.uint8
+    assert set(split.anomaly_class[n:]) == {"fake"}
+    banks = list((paths.cache_dir() / "fakes").rglob(f"{generator}-*-benchmark-s0-n{n}.npy"))
+    assert len(banks) == 1
+    np.testing.assert_array_equal(np.load(banks[0])[..., 0], test[n:])
+
+
+def test_bank_is_built_once_reproducible_and_not_a_methods_bank(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    fits = []
+    cls = generators.get("dcgan").factory
+    original_fit = cls.fit
+    monkeypatch.setattr(cls, "fit", lambda self, *a: fits.append(1) or original_fit(self, *a))
+    dataset = near("digits-fsgan")
+    first = dataset.split(2, tmp_path)
+    second = dataset.split(2, tmp_path)
+    assert len(fits) == 1 and first.test.key == second.test.key
+    np.testing.assert_array_equal(first.test.array, second.test.array)
+
+    shutil.rmtree(tmp_path / "cache")  # rebuilt from its seed: the same test set
+    np.testing.assert_array_equal(dataset.split(2, tmp_path).test.array, first.test.array)
+    assert len(fits) == 2
+
+    n = int(first.is_anomaly.sum())
+    method_bank, _ = fake_bank(  # what FITYMI would train on with the same seed and generator
+        first.train, BankRequest("dcgan", generator_params("dcgan", "smoke", CHEAP), n, seed=0), RunContext()
+    )
+    assert not np.array_equal(method_bank[..., 0], first.test.array[n:])
+
+    other_seed = registry.datasets.get("digits-fsgan").factory(generator_params=CHEAP, generator_seed=1)
+    other = other_seed.split(2, tmp_path)
+    assert other.test.key != first.test.key and not np.array_equal(other.test.array, first.test.array)
+
+
+def test_worst_class_is_the_headline_of_digits_worst(results):
+    status, _, err = run_cli("run", "--methods", "dn2", "--datasets", "digits,digits-worst", "--classes", "1,8",
+                             "--results", str(results), "--executor", "inline", "--quiet")
+    assert status == 0, err
+    records = {}
+    for path in results.rglob("*.json"):
+        record = json.loads(path.read_text())
+        records[(record["cell"]["dataset"], record["cell"]["normal_class"])] = record
+    for normal_class in (1, 8):
+        plain, worst = records[("digits", normal_class)], records[("digits-worst", normal_class)]
+        assert plain["metrics"] == worst["metrics"]  # the same split and scores
+        assert (plain["headline"], worst["headline"]) == ("auroc", "auroc-worst")
+    status, csv, _ = run_cli("table", "--results", str(results), "--format", "csv")
+    rows = {line.split(",")[1]: float(line.split(",")[2]) for line in csv.strip().splitlines()[1:]}
+    expected_worst = np.mean([min(records[("digits", c)]["metrics"]["auroc_per_class"].values()) for c in (1, 8)])
+    assert rows["digits-worst"] == pytest.approx(expected_worst)
+    assert rows["digits"] == pytest.approx(np.mean([records[("digits", c)]["metrics"]["auroc"] for c in (1, 8)]))
+    assert rows["digits-worst"] < rows["digits"]
+
+
+def test_near_sweep_shows_every_embedded_near_set_next_to_digits(results):
+    status, _, err = run_cli(
+        "run", "--methods", "fitymi*,dn2", "--datasets", "digits,near", "--classes", "6",
+        "--set", "fitymi.epochs=2", "--set", "fitymi-dcgan.epochs=2", "--set", "fitymi-wgan.epochs=2",
+        "--set", "digits-fsde.generator_params={\"train_steps\": 20}",
+        "--results", str(results), "--executor", "inline", "--quiet",
+    )
+    assert status == 0, err
+    assert "skipping method fitymi-bank" in err and "cifar10-fsde" in err  # not named: skipped, said once
+    status, table, _ = run_cli("table", "--results", str(results))
+    header = table.splitlines()[0]
+    for column in ("digits", "digits-fsde", "digits-fsgan", "digits-worst"):
+        assert f" {column} " in header
+    assert {line.split("|")[1].strip() for line in table.splitlines()[2:]} == {
+        "dn2", "fitymi", "fitymi-dcgan", "fitymi-wgan"
+    }
