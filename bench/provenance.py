@@ -1,4 +1,5 @@
-"""Where and with what a record was made: versions, git commit, host, device, SLURM job."""
+"""Where and with what a record was made: versions, code (git commit, snapshot), host, device,
+SLURM job."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ import importlib.metadata
 import os
 import platform
 import socket
-import subprocess
 from functools import lru_cache
-from pathlib import Path
+
+from bench.code import SOURCE_DIR, running_code
 
 PACKAGES = ("nearbench", "torch", "torchvision", "numpy", "scikit-learn", "pyod", "anomalib", "timm", "pandas")
-SOURCE_DIR = Path(__file__).resolve().parent.parent
 
 
 def _version(package: str) -> str | None:
@@ -21,27 +21,19 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _git(*args: str) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(SOURCE_DIR), *args], capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip()
-
-
 @lru_cache(maxsize=1)
 def static_provenance() -> dict:
     """The parts that do not change within a process."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    code = running_code()
     return {
         "packages": {name: _version(name) for name in PACKAGES},
         "python": platform.python_version(),
         "platform": platform.platform(),
         "host": socket.gethostname(),
-        "git_commit": _git("rev-parse", "HEAD"),
-        "git_dirty": None if status is None else bool(status),
+        "git_commit": code.commit,
+        "git_dirty": code.is_dirty,  # the packages' sources differ from the commit
+        "code_dir": str(SOURCE_DIR),  # a checkout, or the snapshot a SLURM task ran
+        "code_sha256": code.sha256,  # of the snapshot's files (SLURM tasks)
     }
 
 
@@ -60,4 +52,5 @@ def provenance(device: str) -> dict:
         "device_name": device_name(device),
         "slurm_job_id": os.environ.get("SLURM_ARRAY_JOB_ID", os.environ.get("SLURM_JOB_ID")),
         "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID"),
+        "slurm_restart_count": int(os.environ.get("SLURM_RESTART_COUNT", 0)) if "SLURM_JOB_ID" in os.environ else None,
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,13 +29,26 @@ SCHEMA = 1
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Where cells run: the same for every cell of a sweep, and picklable."""
+    """Where cells run: the same for every cell of a sweep, and picklable.
+
+    `device` may be `auto` and `loader_workers` None until `placed()` resolves them on the
+    machine the cells run on (a SLURM job's node, not the login node that submitted it).
+    """
 
     device: str = "cpu"
     data_root: Path = Path(".")
     cache_dir: Path | None = None
-    loader_workers: int = 0
+    loader_workers: int | None = 0
     show_progress: bool = False
+
+    def placed(self) -> "RunSettings":
+        """Resolve `auto` to the device visible here, and the default loader workers:
+        0 on a CPU, 8 on a GPU."""
+        from bench.devices import resolve_device
+
+        device = resolve_device(self.device)
+        workers = self.loader_workers if self.loader_workers is not None else (0 if device == "cpu" else 8)
+        return replace(self, device=device, loader_workers=workers)
 
     def checkpoint_dir(self, cell: Cell) -> Path | None:
         return None if self.cache_dir is None else Path(self.cache_dir) / "checkpoints" / cell.key

@@ -20,6 +20,24 @@ OK = "ok"
 FAILED = "failed"
 
 
+def write_json(path: Path, data: dict) -> Path:
+    """Write `data` as JSON to `path` atomically: a hidden temporary file beside it, flushed to
+    disk, then moved into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(data, handle, indent=1, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
 class Store:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -28,20 +46,7 @@ class Store:
         return self.root / f"{key}.json"
 
     def write(self, record: dict) -> Path:
-        path = self.path(record["cell"]["key"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(descriptor, "w") as handle:
-                json.dump(record, handle, indent=1, allow_nan=False)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        return write_json(self.path(record["cell"]["key"]), record)
 
     def read(self, key: str) -> dict | None:
         try:
@@ -54,11 +59,13 @@ class Store:
         record = self.read(cell.key)
         return record is not None and record.get("status") == OK
 
-    def records(self) -> Iterator[dict]:
-        """Every record under the root (hidden temporary files are not records)."""
-        if not self.root.is_dir():
+    def records(self, under: str = "") -> Iterator[dict]:
+        """Every record under the root, or under its folder `under` (e.g. `digits/dn2`);
+        hidden temporary files are not records."""
+        folder = self.root / under
+        if not folder.is_dir():
             return
-        for path in sorted(self.root.rglob("*.json")):
+        for path in sorted(folder.rglob("*.json")):
             if path.name.startswith("."):
                 continue
             try:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from bench import paths, registry
+from bench.devices import resolve_device
 from bench.executors import EXECUTORS, choose_executor, make_executor
 
 EPILOG = """\
@@ -56,23 +57,6 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=main)
 
 
-def resolve_device(device: str) -> str:
-    """`auto` → cuda when a GPU is visible, else cpu; a GPU asked for must be there."""
-    from bench.errors import UserError
-
-    if device == "cpu":
-        return device
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if not device.startswith("cuda"):
-        raise UserError(f"--device {device!r}: use cpu, cuda, cuda:N or auto")
-    if not torch.cuda.is_available():
-        raise UserError(f"--device {device} but no GPU is visible here: use --device cpu (or auto)")
-    return device
-
-
 def main(args) -> int:
     from bench.errors import UserError
     from bench.plan import make_plan
@@ -117,11 +101,11 @@ def main(args) -> int:
     executor = choose_executor(args.executor, cells=len(pending), device=device)
     settings = RunSettings(
         device=device,
-        loader_workers=args.loader_workers if args.loader_workers is not None else (0 if device == "cpu" else 8),
+        loader_workers=args.loader_workers,
         data_root=data_root,
         cache_dir=None if args.no_cache else paths.cache_dir(),
         show_progress=not args.quiet and executor == "inline",
-    )
+    ).placed()
     summary = run_sweep(
         pending,
         make_executor(executor, workers=args.workers),

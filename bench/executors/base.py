@@ -7,6 +7,7 @@ all observing can be rebuilt from the records.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, Iterator, Sequence
@@ -14,6 +15,15 @@ from typing import ClassVar, Iterator, Sequence
 from bench.cell import Cell
 from bench.runner import RunSettings, run_cell
 from bench.store import Store
+
+
+def limit_threads(threads: int) -> None:
+    """Let this process's numerical libraries use `threads` threads (its share of the cores)."""
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 class CellWorker:

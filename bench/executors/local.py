@@ -12,15 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Iterator, Sequence
 
 from bench.cell import Cell
-from bench.executors.base import CellHandle, CellWorker, Executor
-
-
-def _limit_threads(threads: int) -> None:
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[variable] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
+from bench.executors.base import CellHandle, CellWorker, Executor, limit_threads
 
 
 class FutureHandle(CellHandle):
@@ -48,7 +40,7 @@ class LocalExecutor(Executor):
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_threads,
+            initializer=limit_threads,
             initargs=(threads,),
         )
         return [FutureHandle(cell, self._pool.submit(worker, cell)) for cell in cells]
