@@ -20,7 +20,7 @@ CHEAP = {"train_steps": 20}
 
 
 def near(name: str):
-    return registry.datasets.get(name).factory(generator_params=CHEAP)
+    return registry.datasets.get(name).factory(generator_steps=20)
 
 
 @pytest.mark.parametrize("name, generator", [("digits-fsde", "diffusion"), ("digits-fsgan", "dcgan")])
@@ -61,7 +61,7 @@ def test_bank_is_built_once_reproducible_and_not_a_methods_bank(tmp_path, monkey
     )
     assert not np.array_equal(method_bank[..., 0], first.test.array[n:])
 
-    other_seed = registry.datasets.get("digits-fsgan").factory(generator_params=CHEAP, generator_seed=1)
+    other_seed = registry.datasets.get("digits-fsgan").factory(generator_steps=20, generator_seed=1)
     other = other_seed.split(2, tmp_path)
     assert other.test.key != first.test.key and not np.array_equal(other.test.array, first.test.array)
 
@@ -90,7 +90,7 @@ def test_near_sweep_shows_every_embedded_near_set_next_to_digits(results):
     status, _, err = run_cli(
         "run", "--methods", "fitymi*,dn2", "--datasets", "digits,near", "--classes", "6",
         "--set", "fitymi.epochs=2", "--set", "fitymi-dcgan.epochs=2", "--set", "fitymi-wgan.epochs=2",
-        "--set", "digits-fsde.generator_params={\"train_steps\": 20}",
+        "--set", "digits-fsde.generator_steps=20", "--set", "digits-fsgan.generator_steps=20",
         "--results", str(results), "--executor", "inline", "--quiet",
     )
     assert status == 0, err
