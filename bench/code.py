@@ -48,12 +48,14 @@ def _git(source: Path, *args: str) -> str | None:
     return result.stdout
 
 
-def git_state(source: Path = SOURCE_DIR) -> CodeState:
-    """The commit checked out at `source` and the tracked paths that differ from it.
+def git_state(source: Path | None = None) -> CodeState:
+    """The commit checked out at `source` (default: this nearbench's checkout) and the
+    tracked paths that differ from it.
 
     Only a checkout whose top level is `source` counts: an installed nearbench inside some
     other repository (a virtual environment in a project) has no commit of its own.
     """
+    source = SOURCE_DIR if source is None else Path(source)
     top = _git(source, "rev-parse", "--show-toplevel")
     if top is None or Path(top.strip()).resolve() != source.resolve():
         return CodeState(commit=None, dirty=[])
@@ -67,7 +69,7 @@ def running_code() -> CodeState:
     marker = SOURCE_DIR / MARKER
     if marker.is_file():
         return CodeState(**json.loads(marker.read_text()))
-    return git_state(SOURCE_DIR)
+    return git_state()
 
 
 def package_dirs() -> dict[str, Path]:

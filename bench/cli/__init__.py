@@ -9,7 +9,7 @@ import sys
 from bench import __version__
 from bench.errors import UserError
 
-COMMANDS = ("run", "table", "list", "data", "prepare", "fakes")
+COMMANDS = ("run", "status", "cancel", "table", "list", "data", "prepare", "fakes")
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,6 +35,7 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = [*(sys.argv[1:] if argv is None else argv)]  # recorded with a SLURM sweep (`list` is a command here)
     if args.command is None:
         parser.print_help()
         return 2

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from bench import paths, registry
-from bench.devices import resolve_device
+from bench.cli import run_slurm
+from bench.devices import check_device_name, resolve_device
 from bench.executors import EXECUTORS, choose_executor, make_executor
 
 EPILOG = """\
@@ -47,6 +48,7 @@ def add_parser(subparsers) -> None:
                         help="processes preparing image batches in each cell (default: 0 on a CPU, 8 on a GPU)")
     parser.add_argument("--executor", default="auto", choices=EXECUTORS,
                         help="inline: this process (for debugging); local: a pool of worker processes; "
+                        "slurm: job arrays on a SLURM cluster (see below); "
                         "auto (default): local on a multi-core CPU with many cells, else inline")
     parser.add_argument("--workers", type=int, default=None, help="worker processes for --executor local (default: CPU count)")
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
@@ -54,6 +56,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--strict", action="store_true", help="make missing data of datasets (and missing fake banks of methods) reached through a group an error")
     parser.add_argument("--no-cache", action="store_true", help="compute backbone features afresh instead of using the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    run_slurm.add_arguments(parser)
     parser.set_defaults(func=main)
 
 
@@ -68,7 +71,15 @@ def main(args) -> int:
         raise UserError("--workers must be at least 1")
     if args.loader_workers is not None and args.loader_workers < 0:
         raise UserError("--loader-workers must be 0 or more")
-    device = resolve_device(args.device)  # checked before anything is planned or written
+    executor = "slurm" if args.cluster and args.executor == "auto" else args.executor
+    slurm_only = run_slurm.given(args)
+    if slurm_only and executor != "slurm":
+        raise UserError(f"{slurm_only[0]} applies to --executor slurm (or name a profile with --cluster)")
+    if executor == "slurm":  # options checked, the device resolved on the nodes
+        options = run_slurm.options_from(args)
+        device = check_device_name(args.device)
+    else:
+        device = resolve_device(args.device)  # checked before anything is planned or written
     data_root = paths.data_root(args.data_root)
     plan = make_plan(
         args.methods,
@@ -93,12 +104,21 @@ def main(args) -> int:
         for cell in plan.cells:
             print(f"{'done   ' if cell.key in done else 'pending'}  {cell.key}")
         print(f"{len(plan.cells)} cells: {len(done)} done, {len(pending)} pending")
-        return 0
+        if executor != "slurm" or not pending:
+            return 0
     if not pending:
         print(Summary(skipped=len(done)).line(store))
         return 0
+    if executor == "slurm":
+        settings = RunSettings(
+            device=device,
+            loader_workers=args.loader_workers,
+            data_root=data_root.resolve(),
+            cache_dir=None if args.no_cache else paths.cache_dir().resolve(),
+        )
+        return run_slurm.run_on_slurm(args, options, plan, pending, len(done), store, settings)
 
-    executor = choose_executor(args.executor, cells=len(pending), device=device)
+    executor = choose_executor(executor, cells=len(pending), device=device)
     settings = RunSettings(
         device=device,
         loader_workers=args.loader_workers,

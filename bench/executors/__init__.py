@@ -1,4 +1,5 @@
-"""Executors: where cells run. `inline` (this process) and `local` (a process pool)."""
+"""Executors: where cells run. `inline` (this process), `local` (a process pool) and `slurm`
+(job arrays on a cluster, `bench.executors.slurm`, built by `bench run` from its SLURM options)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 from bench.errors import UserError
 from bench.executors.base import CellHandle, CellWorker, Executor
 
-EXECUTORS = ("auto", "inline", "local")
+EXECUTORS = ("auto", "inline", "local", "slurm")
 
 
 def choose_executor(name: str, *, cells: int, device: str) -> str:
@@ -28,7 +29,7 @@ def make_executor(name: str, *, workers: int | None = None) -> Executor:
         from bench.executors.local import LocalExecutor
 
         return LocalExecutor(workers=workers)
-    raise UserError(f"unknown executor {name!r}: choose one of {', '.join(EXECUTORS)}")
+    raise UserError(f"unknown executor {name!r}: choose one of {', '.join(EXECUTORS[:3])}")
 
 
 __all__ = ["CellHandle", "CellWorker", "Executor", "EXECUTORS", "choose_executor", "make_executor"]
