@@ -8,6 +8,7 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -195,8 +196,10 @@ def test_resubmitting_a_queued_sweep_submits_nothing_and_cancel_stops_it(slurm_r
     assert status == 0, err
     (sweep,) = Sweep.all(slurm_results)
     assert len(queued(sweep)) == 3
-    status, out, _ = run_cli("status", "--results", str(slurm_results))
-    assert "done 0   running 0   pending 3" in out
+    # another process, as from another shell: everything it needs is on disk and in the queue
+    shown = subprocess.run([sys.executable, "-m", "bench", "status", "--results", str(slurm_results)],
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0 and f"sweep {sweep.id}" in shown.stdout and "done 0   running 0   pending 3" in shown.stdout
 
     status, out, err = submit(slurm_results, *cells)
     assert status == 0 and "3 cell(s) of sweep" in err and "nothing to submit" in out

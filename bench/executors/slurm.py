@@ -28,6 +28,7 @@ from bench.slurm.sweeps import SWEEPS, Submission, Sweep, Task, is_fresh, now
 from bench.store import Store
 
 DEFAULT_TIME_MIN = 60  # when neither --time nor the partition's DefaultTime says
+DEFAULT_REQUEUES = 3  # submitit's
 
 
 class TaskEnded(RuntimeError):
@@ -159,7 +160,8 @@ class SlurmExecutor(Executor):
         # Tasks import nearbench from the snapshot: first on the path, and the working directory.
         setup = [f"cd {quoted}", f"export PYTHONPATH={quoted}${{PYTHONPATH:+:$PYTHONPATH}}"]
         parameters = {**prepared.parameters, "setup": [*prepared.parameters["setup"], *setup]}
-        backend = submitit.SlurmExecutor(folder=self.folder, max_num_timeout=self.options.requeues if self.options.requeues is not None else 3)
+        requeues = DEFAULT_REQUEUES if self.options.requeues is None else self.options.requeues
+        backend = submitit.SlurmExecutor(folder=self.folder, max_num_timeout=requeues)
         backend.update_parameters(**parameters)
         submission = Submission(
             submitted_at=now(), arrays=[], tasks=[], code={"dir": str(code_dir), **asdict(code)}, parameters=parameters

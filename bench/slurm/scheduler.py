@@ -3,6 +3,7 @@ take a job script (sbatch --test-only), what is queued (squeue) and cancelling (
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -115,11 +116,14 @@ def test_submission(script: str) -> None:
 
 
 def queue(job_name: str) -> dict[str, tuple[str, str]] | None:
-    """Task id (`123_4`, or `123` for a one-task job) → (state, reason) of the jobs called
-    `job_name`, finished ones included while the controller remembers them (MinJobAge).
+    """Task id (`123_4`, or `123` for a one-task job) → (state, reason) of this user's jobs
+    called `job_name`, finished ones included while the controller remembers them (MinJobAge).
     None when squeue cannot answer: then nothing can be said about tasks without records."""
     try:
-        process = _run("squeue", "--noheader", "--array", "--states=all", f"--name={job_name}", "--format=%i|%T|%r")
+        process = _run(
+            "squeue", "--noheader", "--array", "--states=all", f"--user={getpass.getuser()}", f"--name={job_name}",
+            "--format=%i|%T|%r",
+        )
     except SchedulerError:
         return None
     if process.returncode:

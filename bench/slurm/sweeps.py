@@ -139,8 +139,8 @@ def cell_statuses(sweep: Sweep, store: Store, queue: dict[str, tuple[str, str]] 
         if record is not None and record.get("status") == OK:
             statuses.append(CellStatus(key, "done", task, record=record))
             continue
-        if task is None:  # done when submitted; its record went away since
-            statuses.append(CellStatus(key, "missing", None, "not submitted: it had a record then", record))
+        if task is None:  # done when the sweep was submitted (its record went away since), or never sent
+            statuses.append(CellStatus(key, "missing", None, "in no submitted task", record))
             continue
         if is_fresh(record, submission):
             error = record.get("error", {})
