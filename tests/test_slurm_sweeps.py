@@ -10,6 +10,7 @@ from bench.runner import RunSettings
 from bench.slurm.sweeps import Submission, Sweep, Task, cell_statuses, sweep_id
 from bench.slurm.task import SlurmTask
 from bench.store import Store
+from tests.conftest import run_cli
 
 
 def cell(i: int) -> Cell:
@@ -90,3 +91,12 @@ def test_a_task_runs_its_cells_in_order_skipping_done_and_finished_ones(results,
     assert SlurmTask(worker)(cells) == {"ok": 1}
     assert store.read(cells[0].key) == first
     assert SlurmTask(worker, rerun=True)(cells[:1]) == {"ok": 1}  # --rerun: a successful record does not skip
+
+
+def test_status_and_cancel_name_the_sweeps_they_know(results):
+    status, out, err = run_cli("status", "--results", str(results))
+    assert status == 2 and out == "" and "no SLURM sweeps under" in err and "bench run --executor slurm" in err
+    Sweep("abc", str(results), "bench run", "t0", [cell(1).key]).save()
+    for command in ("status", "cancel"):
+        status, out, err = run_cli(command, "nope", "--results", str(results))
+        assert status == 2 and len(err.strip().splitlines()) == 1 and "no sweep 'nope'" in err and "known: abc" in err
