@@ -179,7 +179,7 @@ def make_plan(
         if name in selection.named_datasets or strict:
             raise UserError(_missing_data_message(name, selection.benchmark(name), missing, data_root))
     missing = selection.missing_weights(data_root)
-    skipped_methods = {} if strict else _user_inputs_of_unnamed(missing, selection.named_methods)
+    skipped_methods = {} if strict else user_inputs_of_unnamed(missing, selection.named_methods)
     _raise_missing_weights(missing)
 
     cells = []
@@ -206,7 +206,7 @@ def make_plan(
     return Plan(cells=cells, skipped=skipped, skipped_methods=skipped_methods)
 
 
-def _user_inputs_of_unnamed(missing: dict[Path, tuple[Requirement, list[str]]], named: set[str]) -> dict[str, str]:
+def user_inputs_of_unnamed(missing: dict[Path, tuple[Requirement, list[str]]], named: set[str]) -> dict[str, str]:
     """Take out of `missing` the files no command can fetch (a fake bank only the user has)
     needed only by methods reached through a group: those methods are skipped, not errors.
     Returns method → what it lacks."""

@@ -3,7 +3,7 @@
     python benchmarks/quickstart.py [--results DIR]
 
 Prints the wall time of `bench run` on an empty results root (every smoke method on the
-embedded benchmarks), of the repeat that skips every cell, and their ratio, and writes them
+embedded digits benchmark), of the repeat that skips every cell, and their ratio, and writes them
 to benchmarks/figures/quickstart.json.
 """
 

@@ -6,7 +6,7 @@ c trains on the training part of digit c (the `digits` split); the test set is t
 real images of c (normal) against as many fakes of c (anomalous), made by a generator —
 score-based diffusion for FSDE, DCGAN for FSGAN — trained on that same training part. The
 bank comes from the generator's `generator_profile` (default `smoke`: these benchmarks are
-embedded and built on any CPU) trained for `generator_steps` (default 600: five times the
+embedded and built on any CPU) trained for `generator_steps` (default 600: several times the
 diffusion smoke profile's, so the fakes are closer to the class than those the methods'
 smoke profiles make in seconds; about 20 s per class on a CPU, once), under
 `generator_seed` and the "benchmark" stream, so it is never the bank a method trains on,

@@ -92,3 +92,11 @@ def test_paper_profile_is_the_published_recipe():
     assert (paper["image_size"], paper["resize"]) == (224, 256)
     detector = smoke()
     assert detector.weight_decay == 5e-5 and detector.k == 2 and detector.fake_ratio == 1.0
+
+
+def test_prepare_reports_a_bank_it_cannot_fetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    status, out, err = run_cli("prepare", "--methods", "fitymi*", "--datasets", "digits", "--quiet")
+    assert status == 0 and "notice: fitymi-bank needs a class-ordered fake bank" in err
+    status, _, err = run_cli("prepare", "--methods", "fitymi-bank", "--datasets", "digits")
+    assert status == 2 and "bank_path" in err and len(err.strip().splitlines()) == 1

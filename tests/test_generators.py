@@ -47,15 +47,15 @@ def test_diffusion_loss_falls_and_samples_have_the_bank_format(threes, sde, samp
     assert fakes.std() > 10  # not a constant image
 
 
-@pytest.mark.parametrize("name", ["dcgan", "wgan-gp"])
-def test_gans_move_their_fakes_towards_the_class(threes, name):
+@pytest.mark.parametrize("name, steps", [("dcgan", 200), ("wgan-gp", 80)])
+def test_gans_move_their_fakes_towards_the_class(threes, name, steps):
     untrained = trained(name, threes, train_steps=0)
-    learned = trained(name, threes)
+    learned = trained(name, threes, train_steps=steps)
     with seeded(1):
         before = mean_image_error(untrained.sample(200, RunContext()), threes)
         after = mean_image_error(learned.sample(200, RunContext()), threes)
     assert after < 0.5 * before
-    assert len(learned.loss_history_) == len(learned.critic_history_) == generator_params(name, "smoke")["train_steps"]
+    assert len(learned.loss_history_) == len(learned.critic_history_) == steps
 
 
 def test_rgb_images_give_rgb_fakes(rng):

@@ -32,11 +32,13 @@ def add_parser(subparsers) -> None:
 def main(args) -> int:
     from bench.datafiles import fetch_benchmark, manual_steps
     from bench.errors import UserError
-    from bench.plan import select
+    from bench.plan import select, user_inputs_of_unnamed
 
     data_root = paths.data_root(args.data_root)
     selection = select(args.methods, args.datasets, profile=args.profile, overrides=args.overrides)
     missing = selection.missing_weights(data_root)
+    for name, lacking in user_inputs_of_unnamed(missing, selection.named_methods).items():
+        print(f"notice: {name} needs {lacking}; nothing to fetch", file=sys.stderr)
     for path, (requirement, users) in missing.items():
         if requirement.fetch is None:
             raise UserError(f"{requirement.what} for {', '.join(users)} not found at {path}: {requirement.how_to_get}")

@@ -154,7 +154,7 @@ class DCGAN(ConvGAN):
 
     critic_norm = "batch"
     profiles = {
-        "smoke": {"image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 150, "batch_size": 64},
+        "smoke": {"image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 100, "batch_size": 64},
         "paper": {"image_size": 32, "latent_dim": 100, "width": 64, "train_steps": 20_000, "batch_size": 64},
     }
 
@@ -178,7 +178,7 @@ class WGANGP(ConvGAN):
     critic_norm = "layer"
     profiles = {
         "smoke": {
-            "image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 60, "batch_size": 64,
+            "image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 40, "batch_size": 64,
             "lr": 1e-3, "betas": (0.0, 0.9), "critic_steps": 5,
         },
         "paper": {
