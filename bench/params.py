@@ -29,6 +29,11 @@ def resolve_params(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
 class HasParams:
     """`get_params` and a readable repr for classes whose `__init__` only stores parameters."""
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], profile: str) -> None:
+        """Raise ValueError for resolved values no run could use; the planner calls this
+        before anything runs. The default accepts everything."""
+
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in parameter_defaults(type(self))}
 

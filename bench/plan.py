@@ -81,16 +81,20 @@ def parse_classes(text: str, dataset: str, classes: Sequence[str]) -> list[int]:
     return list(dict.fromkeys(chosen))
 
 
-def _apply_overrides(kind: str, name: str, cls: type, base: dict, overrides: Sequence[Override], used: set[int]) -> dict:
+def _apply_overrides(
+    kind: str, name: str, cls: type, base: dict, overrides: Sequence[Override], used: set[int], profile: str
+) -> dict:
     values = dict(base)
     for index, override in enumerate(overrides):
         if fnmatch.fnmatchcase(name, override.target):
             values[override.param] = override.value
             used.add(index)
     try:
-        return resolve_params(cls, values)
-    except ValueError as error:
+        params = resolve_params(cls, values)
+        cls.check_params(params, profile)
+    except (ValueError, UserError) as error:
         raise UserError(f"{kind} {name}: {error}") from None
+    return params
 
 
 def _missing_data_message(name: str, benchmark, missing: list[Path], data_root: Path) -> str:
@@ -146,9 +150,9 @@ def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Se
         cls = registry.methods.get(name).factory
         if profile not in cls.profiles:
             raise UserError(f"method {name} has no profile {profile!r} (it has: {', '.join(cls.profiles)})")
-        method_params[name] = _apply_overrides("method", name, cls, cls.profiles[profile], parsed, used)
+        method_params[name] = _apply_overrides("method", name, cls, cls.profiles[profile], parsed, used, profile)
     dataset_params = {
-        name: _apply_overrides("dataset", name, registry.datasets.get(name).factory, {}, parsed, used)
+        name: _apply_overrides("dataset", name, registry.datasets.get(name).factory, {}, parsed, used, profile)
         for name in registry.datasets.select(datasets)
     }
     unused = [o for index, o in enumerate(parsed) if index not in used]

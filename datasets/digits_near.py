@@ -58,15 +58,23 @@ class DigitsVsFakes(Digits):
         self.generator_params = generator_params
         self.generator_seed = generator_seed
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], profile: str) -> None:
+        generator_params(cls.generator, params["generator_profile"], cls._overrides(params))
+
+    @staticmethod
+    def _overrides(params: Mapping[str, Any]) -> dict:
+        steps = {} if params["generator_steps"] is None else {"train_steps": params["generator_steps"]}
+        return {**steps, **(params["generator_params"] or {})}
+
     def split(self, normal_class: int, root: Path) -> OneClassSplit:
         images, labels = digit_images()
         train_indices, held_out = held_out_indices(labels, self.test_fraction, self.split_seed)[normal_class]
         tag = f"digits/f{self.test_fraction}-s{self.split_seed}"
         train = ArrayImages(images).subset(train_indices, key=f"{tag}/train/c{normal_class}")
-        steps = {} if self.generator_steps is None else {"train_steps": self.generator_steps}
         request = BankRequest(
             self.generator,
-            generator_params(self.generator, self.generator_profile, {**steps, **(self.generator_params or {})}),
+            generator_params(self.generator, self.generator_profile, self._overrides(self.get_params())),
             n=len(held_out),
             seed=self.generator_seed,
             stream="benchmark",

@@ -150,6 +150,14 @@ class FITYMI(TrainedFeatureKNN):
             ))
         return needs
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], profile: str) -> None:
+        """The generator, its profile and its overrides must resolve (a typo fails the plan)."""
+        if params["generator"] != BANK:
+            from bench.generators import generator_params
+
+            generator_params(params["generator"], params["generator_profile"] or profile, params["generator_params"])
+
     # -- fakes --------------------------------------------------------------------------
     def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:
         """uint8 fakes of the normal class, `fake_ratio` per normal training image."""

@@ -100,3 +100,20 @@ def test_prepare_reports_a_bank_it_cannot_fetch(tmp_path, monkeypatch):
     assert status == 0 and "notice: fitymi-bank needs a class-ordered fake bank" in err
     status, _, err = run_cli("prepare", "--methods", "fitymi-bank", "--datasets", "digits")
     assert status == 2 and "bank_path" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ('fitymi.generator_params={"trian_steps": 3}', "has no parameter trian_steps"),
+        ('fitymi.generator_params={"sde": "ve"}', "samples with pc, not 'ddim'"),
+        ("fitymi.generator=vae", "unknown generator 'vae'"),
+        ("fitymi.generator_profile=fast", "no profile 'fast'"),
+        ("digits-fsde.generator_params={\"t_stop\": 1.5}", "t_stop must lie in [0, 1)"),
+    ],
+)
+def test_generator_settings_are_checked_before_anything_runs(results, override, message):
+    status, _, err = run_cli("run", "--methods", "fitymi", "--datasets", "digits,digits-fsde", "--set", override,
+                             "--results", str(results))
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not results.exists()

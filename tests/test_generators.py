@@ -11,6 +11,7 @@ from PIL import Image
 
 from bench.datasets.digits import digit_images
 from bench.detector import RunContext
+from bench.errors import UserError
 from bench.generators import generator_params, generators, make_generator
 from bench.generators.bank import BankRequest, fake_bank
 from bench.images import ArrayImages
@@ -75,13 +76,17 @@ def test_truncated_reverse_process_runs_fewer_network_steps(threes):
         generator.t_stop, generator.denoise_at_stop = 0.5, denoise
         generator.sample(4, RunContext())
         assert full == 40 and len(calls) == 20
-    with pytest.raises(ValueError, match="t_stop"):
+    with pytest.raises(UserError, match="t_stop"):
         trained("diffusion", threes, train_steps=1, t_stop=1.0)
 
 
 def test_unknown_sampler_for_an_sde_is_refused(threes):
-    with pytest.raises(ValueError, match="ve.*pc"):
+    with pytest.raises(UserError, match="ve.*pc"):
         trained("diffusion", threes, sde="ve", sampler="ddim", train_steps=1)
+    from bench.generators.diffusion import ScoreDiffusion
+
+    with pytest.raises(ValueError, match="ve.*pc"):  # built directly, it is checked when it fits
+        ScoreDiffusion(sde="ve", sampler="ddim", train_steps=1).fit(threes, RunContext())
 
 
 def test_bank_is_cached_reused_and_reproducible_from_its_seed(threes, tmp_path, monkeypatch):

@@ -26,9 +26,11 @@ def generator_params(name: str, profile: str, overrides: Mapping[str, Any] | Non
     if profile not in cls.profiles:
         raise UserError(f"generator {name} has no profile {profile!r} (it has: {', '.join(cls.profiles)})")
     try:
-        return resolve_params(cls, {**cls.profiles[profile], **(overrides or {})})
+        params = resolve_params(cls, {**cls.profiles[profile], **(overrides or {})})
+        cls.check_params(params, profile)
     except ValueError as error:
         raise UserError(f"generator {name}: {error}") from None
+    return params
 
 
 def make_generator(name: str, profile: str, overrides: Mapping[str, Any] | None = None) -> Generator:

@@ -34,7 +34,6 @@ from bench.generators.base import Generator, batches, to_uint8_rgb, training_ten
 from bench.images import ImageSet
 
 SDES = ("vp", "ve")
-SAMPLERS = ("ddpm", "ddim", "pc")
 
 
 @register_generator("diffusion")
@@ -98,14 +97,15 @@ class ScoreDiffusion(Generator):
         self.sample_batch_size = sample_batch_size
 
     # -- building -----------------------------------------------------------------------
-    def _check(self) -> None:
-        if self.sde not in SDES:
-            raise ValueError(f"sde must be one of {', '.join(SDES)}, got {self.sde!r}")
-        allowed = ("pc",) if self.sde == "ve" else ("ddpm", "ddim")
-        if self.sampler not in allowed:
-            raise ValueError(f"sde {self.sde!r} samples with {' or '.join(allowed)}, not {self.sampler!r}")
-        if not 0.0 <= self.t_stop < 1.0:
-            raise ValueError(f"t_stop must lie in [0, 1), got {self.t_stop}")
+    @classmethod
+    def check_params(cls, params, profile: str) -> None:
+        if params["sde"] not in SDES:
+            raise ValueError(f"sde must be one of {', '.join(SDES)}, got {params['sde']!r}")
+        allowed = ("pc",) if params["sde"] == "ve" else ("ddpm", "ddim")
+        if params["sampler"] not in allowed:
+            raise ValueError(f"sde {params['sde']!r} samples with {' or '.join(allowed)}, not {params['sampler']!r}")
+        if not 0.0 <= params["t_stop"] < 1.0:
+            raise ValueError(f"t_stop must lie in [0, 1), got {params['t_stop']}")
 
     def _network(self, in_channels: int):
         from diffusers import UNet2DModel
@@ -143,7 +143,7 @@ class ScoreDiffusion(Generator):
     def fit(self, images: ImageSet, ctx: RunContext) -> "ScoreDiffusion":
         import torch
 
-        self._check()
+        self.check_params(self.get_params(), profile="")
         data = training_tensor(images, self.image_size).to(ctx.device)
         self.in_channels_ = data.shape[1]
         self.network_ = self._network(self.in_channels_).to(ctx.device).train()
