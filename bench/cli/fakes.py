@@ -68,7 +68,7 @@ def progress_bar(iterable, total=None, desc=None):
 
 def main(args) -> int:
     from bench import registry
-    from bench.cli.run import resolve_device
+    from bench.devices import resolve_device
     from bench.detector import RunContext, no_progress
     from bench.errors import UserError
     from bench.generators import generator_params
