@@ -22,7 +22,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 import numpy as np
 
-from bench.params import HasParams, resolve_params
+from bench.params import HasParams, validate_profiles
 
 REQUIRED_PROFILES = ("smoke", "paper")
 
@@ -94,13 +94,4 @@ class Detector(HasParams):
 
 def validate_method_class(name: str, cls: type) -> None:
     """Registration-time checks: a Detector with smoke and paper profiles of real parameters."""
-    if not (isinstance(cls, type) and issubclass(cls, Detector)):
-        raise TypeError(f"method {name!r}: {cls!r} is not a bench.detector.Detector")
-    missing = [p for p in REQUIRED_PROFILES if p not in cls.profiles]
-    if missing:
-        raise TypeError(f"method {name!r} has no {' or '.join(missing)} profile")
-    for profile, values in cls.profiles.items():
-        try:
-            resolve_params(cls, values)
-        except ValueError as error:
-            raise TypeError(f"method {name!r}, profile {profile!r}: {error}") from None
+    validate_profiles("method", Detector, name, cls, REQUIRED_PROFILES)

@@ -40,3 +40,18 @@ class HasParams:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def validate_profiles(kind: str, base: type, name: str, cls: type, required: tuple = ("smoke", "paper")) -> None:
+    """Registration-time checks of a profiled plug-in (method, generator): a subclass of
+    `base` whose `profiles` include `required`, each naming only real parameters."""
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise TypeError(f"{kind} {name!r}: {cls!r} is not a {base.__module__}.{base.__name__}")
+    missing = [p for p in required if p not in cls.profiles]
+    if missing:
+        raise TypeError(f"{kind} {name!r} has no {' or '.join(missing)} profile")
+    for profile, values in cls.profiles.items():
+        try:
+            resolve_params(cls, values)
+        except ValueError as error:
+            raise TypeError(f"{kind} {name!r}, profile {profile!r}: {error}") from None

@@ -18,7 +18,7 @@ import numpy as np
 
 from bench.detector import RunContext
 from bench.images import ImageSet
-from bench.params import HasParams
+from bench.params import HasParams, validate_profiles
 
 REQUIRED_PROFILES = ("smoke", "paper")
 
@@ -67,15 +67,5 @@ class Generator(HasParams):
 
 
 def validate_generator_class(name: str, cls: type) -> None:
-    from bench.params import resolve_params
-
-    if not (isinstance(cls, type) and issubclass(cls, Generator)):
-        raise TypeError(f"generator {name!r}: {cls!r} is not a bench.generators.Generator")
-    missing = [p for p in REQUIRED_PROFILES if p not in cls.profiles]
-    if missing:
-        raise TypeError(f"generator {name!r} has no {' or '.join(missing)} profile")
-    for profile, values in cls.profiles.items():
-        try:
-            resolve_params(cls, values)
-        except ValueError as error:
-            raise TypeError(f"generator {name!r}, profile {profile!r}: {error}") from None
+    """Registration-time checks: a Generator with smoke and paper profiles of real parameters."""
+    validate_profiles("generator", Generator, name, cls, REQUIRED_PROFILES)
