@@ -147,10 +147,17 @@ def test_packing_fills_the_slots_then_amortises_job_starts_within_the_time_limit
     assert default_packing(3, slots=1, cell_s=1.0, time_min=60).cells_per_job == 3
 
 
-def test_pack_keeps_order_and_balances_task_sizes():
+def test_pack_balances_task_sizes_and_keeps_each_split_in_one_task():
     chunks = pack(cells(23), 5)
     assert [len(c) for c in chunks] == [5, 5, 5, 4, 4]
-    assert [cell for chunk in chunks for cell in chunk] == cells(23)
+    assert [cell for chunk in chunks for cell in chunk] == sorted(cells(23), key=lambda c: (c.normal_class, c.seed))
+    # plan order is method-major; a split's methods share features, so they go together
+    sweep = [Cell(m, "digits", c, 0, "smoke") for m in ("dn2", "pyod-knn", "pyod-pca") for c in range(4)]
+    chunks = pack(sweep, 6)
+    assert [[(cell.normal_class, cell.method) for cell in chunk] for chunk in chunks] == [
+        [(0, "dn2"), (0, "pyod-knn"), (0, "pyod-pca"), (1, "dn2"), (1, "pyod-knn"), (1, "pyod-pca")],
+        [(2, "dn2"), (2, "pyod-knn"), (2, "pyod-pca"), (3, "dn2"), (3, "pyod-knn"), (3, "pyod-pca")],
+    ]
 
 
 def test_cell_durations_are_estimated_from_earlier_successful_records(results):

@@ -28,13 +28,14 @@ def test_sweep_ids_depend_on_results_root_and_cells_not_their_order(tmp_path):
 
 
 def test_cell_statuses_combine_records_and_the_queue(results):
-    cells = [cell(i) for i in range(9)]
+    cells = [cell(i) for i in range(11)]
     early = Submission("2026-01-01T00:00:00+00:00", ["10"], [Task("10_0", [cells[8].key], "/logs/10_0_0_log.out")], {}, {})
     tasks = [
         Task("20_0", [c.key for c in cells[0:3]], "/logs/20_0_0_log.out"),  # running
         Task("20_1", [c.key for c in cells[3:5]], "/logs/20_1_0_log.out"),  # queued
         Task("20_2", [c.key for c in cells[5:7]], "/logs/20_2_0_log.out"),  # cancelled
         Task("20_3", [cells[7].key], "/logs/20_3_0_log.out"),  # not in the queue's answer
+        Task("20_4", [cells[10].key, cells[9].key], "/logs/20_4_0_log.out"),  # running, its own order
     ]
     late = Submission("2026-01-02T00:00:00+00:00", ["20"], tasks, {}, {})
     sweep = Sweep("abc", str(results), "bench run …", late.submitted_at, [c.key for c in cells], [early, late])
@@ -44,7 +45,8 @@ def test_cell_statuses_combine_records_and_the_queue(results):
     store.write(record(cells[3], "failed", "2026-01-01T12:00:00+00:00", error={"type": "E", "message": "old"}))
     store.write(record(cells[5], "ok", "2025-12-31T00:00:00+00:00"))  # done before: done, whoever runs it
     store.write(record(cells[8], "ok", "2026-01-01T00:05:00+00:00"))
-    queue = {"20_0": ("RUNNING", "None"), "20_1": ("PENDING", "Resources"), "20_2": ("CANCELLED", "None")}
+    queue = {"20_0": ("RUNNING", "None"), "20_1": ("PENDING", "Resources"), "20_2": ("CANCELLED", "None"),
+             "20_4": ("RUNNING", "None")}
 
     got = {s.key: (s.status, s.task.id if s.task else None, s.detail) for s in cell_statuses(sweep, store, queue)}
     assert got[cells[0].key][0] == "done"
@@ -56,6 +58,7 @@ def test_cell_statuses_combine_records_and_the_queue(results):
     assert got[cells[6].key] == ("missing", "20_2", "task 20_2 ended (CANCELLED)")
     assert got[cells[7].key] == ("missing", "20_3", "task 20_3 ended (gone from the queue)")
     assert got[cells[8].key][0] == "done"
+    assert (got[cells[9].key][0], got[cells[10].key][0]) == ("pending", "running")  # tasks run their own order
     unknown = {s.status for s in cell_statuses(sweep, store, None) if s.key in (cells[2].key, cells[6].key)}
     assert unknown == {"unknown"}  # no record and no answer from squeue: nothing is claimed
 

@@ -58,10 +58,14 @@ def default_packing(n_cells: int, slots: int, cell_s: float | None, time_min: in
 
 
 def pack(cells: Sequence[Cell], cells_per_job: int) -> list[list[Cell]]:
-    """Consecutive cells (one method's cells stay together, sharing feature caches), in
-    ⌈n / cells_per_job⌉ tasks whose sizes differ by at most one."""
+    """`cells` in ⌈n / cells_per_job⌉ tasks whose sizes differ by at most one. The cells of one
+    split (dataset, normal class, seed) stay together, in plan order: their methods share the
+    split's images and cached backbone features, which one task then computes once and no
+    two tasks compute side by side; and each task gets a mix of methods, so tasks take
+    similar times."""
     if not cells:
         return []
+    cells = sorted(cells, key=lambda c: (c.dataset, c.dataset_hash, c.normal_class, c.seed))  # stable
     tasks = math.ceil(len(cells) / cells_per_job)
     base, extra = divmod(len(cells), tasks)
     chunks, start = [], 0

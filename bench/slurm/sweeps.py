@@ -132,9 +132,21 @@ def cell_statuses(sweep: Sweep, store: Store, queue: dict[str, tuple[str, str]] 
       for the cell. unknown: no record and no answer from squeue.
     """
     latest = sweep.latest_tasks()
-    statuses, running_tasks = [], set()
+    records = {key: store.read(key) for key in sweep.cells}
+
+    def settled(key: str) -> bool:  # done, or failed in its latest task
+        record = records.get(key)
+        return record is not None and (record.get("status") == OK or is_fresh(record, latest[key][1]))
+
+    # a running task is on the first of its cells (in its own order) that is not settled
+    running = {
+        next((key for key in task.cells if not settled(key)), None)
+        for task, _ in latest.values()
+        if queue is not None and queue.get(task.id, ("", ""))[0] == "RUNNING"
+    }
+    statuses = []
     for key in sweep.cells:
-        record = store.read(key)
+        record = records[key]
         task, submission = latest.get(key, (None, None))
         if record is not None and record.get("status") == OK:
             statuses.append(CellStatus(key, "done", task, record=record))
@@ -152,9 +164,9 @@ def cell_statuses(sweep: Sweep, store: Store, queue: dict[str, tuple[str, str]] 
         state, reason = queue.get(task.id, ("", ""))
         if state not in ALIVE:
             statuses.append(CellStatus(key, "missing", task, f"task {task.id} ended ({state or 'gone from the queue'})"))
-        elif state == "RUNNING" and task.id not in running_tasks:
-            running_tasks.add(task.id)
+        elif key in running:
             statuses.append(CellStatus(key, "running", task, f"task {task.id}"))
         else:
-            statuses.append(CellStatus(key, "pending", task, f"task {task.id} {state.lower()}" + (f" ({reason})" if reason not in ("", "None") else "")))
+            why = f" ({reason})" if reason not in ("", "None") else ""
+            statuses.append(CellStatus(key, "pending", task, f"task {task.id} {state.lower()}{why}"))
     return statuses
