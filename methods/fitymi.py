@@ -25,7 +25,7 @@ released `cifar10_training_gen_data.npy` (`bank_path`, relative to the data root
 Methods: `fitymi` (score-based diffusion fakes), `fitymi-dcgan` and `fitymi-wgan` (the same
 fine-tuning fed with DCGAN or WGAN-GP fakes), `fitymi-bank` (fakes from a file). The `smoke`
 profile: a 4-block, 64-wide random-init ViT on 16×16 images, 2 blocks frozen, 8×8 generators
-trained for 40–100 steps, 8 epochs with momentum — seconds on a CPU.
+trained for 25–100 steps, 6 epochs with momentum — seconds on a CPU.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ SMOKE_VIT = {
     "image_size": 16,
     "resize": 18,
     "frozen_blocks": 2,
-    "epochs": 8,
+    "epochs": 6,
     "batch_size": 16,
     "lr": 1e-2,
     "momentum": 0.9,

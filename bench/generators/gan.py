@@ -178,7 +178,7 @@ class WGANGP(ConvGAN):
     critic_norm = "layer"
     profiles = {
         "smoke": {
-            "image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 40, "batch_size": 64,
+            "image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 25, "batch_size": 64,
             "lr": 1e-3, "betas": (0.0, 0.9), "critic_steps": 5,
         },
         "paper": {
