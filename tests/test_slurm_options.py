@@ -167,3 +167,11 @@ def test_cell_durations_are_estimated_from_earlier_successful_records(results):
         store.write({"cell": cell.to_dict(), "status": status, "timings": {"total_s": seconds}})
     assert estimate_cell_seconds(cells(4), store) == 2.0  # the median of the successful ones
     assert estimate_cell_seconds(cells(4) + cells(1, "pyod-knn"), store) is None  # no history for pyod-knn
+
+
+def test_without_slurm_commands_the_slurm_executor_says_where_to_run(results, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, squeue, scontrol or scancel here
+    status, out, err = run_cli("run", "--executor", "slurm", "--methods", "dn2", "--datasets", "digits", "--results", str(results))
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "needs SLURM's sbatch, squeue, scontrol, scancel on PATH" in err and "login node" in err
+    assert not results.exists()
