@@ -2,6 +2,7 @@
 generator); none of these needs a cluster."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,12 @@ def test_without_slurm_commands_the_slurm_executor_says_where_to_run(results, tm
     assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "needs SLURM's sbatch, squeue, scontrol, scancel on PATH" in err and "login node" in err
     assert not results.exists()
+
+
+def test_the_readmes_cluster_profiles_load_as_documented(clusters):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    clusters.write_text(re.search(r"### Cluster profiles.*?```toml\n(.*?)```", readme, flags=re.S).group(1))
+    gpu = cluster_options("gpu")
+    assert (gpu.partition, gpu.gpus_per_node, gpu.time, gpu.requeues) == ("gpu", 1, 240, 5)
+    assert gpu.sbatch == {"mail-type": "FAIL", "exclude": "node17"} and gpu.setup == ["module load cuda/12.1"]
+    assert (cluster_options(None).partition, cluster_options(None).time) == ("cpu", 120)
