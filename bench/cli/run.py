@@ -77,9 +77,7 @@ def main(args) -> int:
         raise UserError(f"{slurm_only[0]} applies to --executor slurm (or name a profile with --cluster)")
     if executor == "slurm":  # options checked, the device resolved on the nodes
         options = run_slurm.options_from(args)
-        device = check_device_name(args.device)
-    else:
-        device = resolve_device(args.device)  # checked before anything is planned or written
+    device = check_device_name(args.device)  # resolved (importing torch) only once cells are pending
     data_root = paths.data_root(args.data_root)
     plan = make_plan(
         args.methods,
@@ -118,6 +116,7 @@ def main(args) -> int:
         )
         return run_slurm.run_on_slurm(args, options, plan, pending, len(done), store, settings)
 
+    device = resolve_device(device)  # a GPU asked for must be here, before anything runs or is written
     executor = choose_executor(executor, cells=len(pending), device=device)
     settings = RunSettings(
         device=device,
