@@ -148,7 +148,7 @@ class CSI(Detector):
     """CSI: contrastive learning with rotations as shifted instances, from scratch; CSI score."""
 
     profiles = {
-        "smoke": {"image_size": 16, "width": 8, "epochs": 6, "warmup_epochs": 1, "batch_size": 8, "ood_samples": 2},
+        "smoke": {"image_size": 16, "width": 8, "epochs": 4, "warmup_epochs": 1, "batch_size": 8, "ood_samples": 2},
         "paper": {"image_size": 32, "width": 64, "epochs": 1000, "warmup_epochs": 10, "batch_size": 128, "ood_samples": 10},
     }
 

@@ -81,7 +81,7 @@ def test_smoke_run_beats_chance_on_digits(results):
     assert status == 0, err
     status, csv, _ = run_cli("table", "--results", str(results), "--format", "csv")
     auroc = float(csv.splitlines()[1].split(",")[2])
-    assert auroc > 0.75, csv
+    assert auroc > 0.65, csv  # chance is 0.5; with 91 normal and 808 anomalous images its SE is about 0.03
 
 
 def test_paper_profile_is_the_published_recipe():

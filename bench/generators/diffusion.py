@@ -21,7 +21,7 @@ Default (both profiles): mode A — training stopped early, the full reverse pro
 snr 0.16, one corrector step, noise removal) with a DDPM-style U-Net in place of NCSN++;
 its training length (20k steps of 128 per class, far from score_sde's 1.3M) is this
 package's choice, since the paper's is unknown. The `smoke` profile is an 8×8 VP model
-trained for 60 steps and sampled with 40 DDIM steps (seconds on a CPU).
+trained for 40 steps and sampled with 40 DDIM steps (seconds on a CPU).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class ScoreDiffusion(Generator):
     profiles = {
         "smoke": {
             "image_size": 8, "channels": (16, 32), "layers_per_block": 1, "attention": False,
-            "sde": "vp", "sampler": "ddim", "train_steps": 60, "batch_size": 64, "lr": 2e-3,
+            "sde": "vp", "sampler": "ddim", "train_steps": 40, "batch_size": 64, "lr": 2e-3,
             "sampling_steps": 40, "sample_batch_size": 256,
         },
         "paper": {
