@@ -37,11 +37,15 @@ class Override:
         target, dot, param = head.rpartition(".")
         if not sep or not dot or not target or not param:
             raise UserError(f"--set {text!r}: write NAME.PARAM=VALUE, e.g. --set dn2.k=3")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        return cls(target.strip(), param.strip(), value)
+        return cls(target.strip(), param.strip(), parse_value(raw))
+
+
+def parse_value(raw: str) -> Any:
+    """A `--set` value: JSON (numbers, booleans, lists, objects), else the text itself."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 @dataclass

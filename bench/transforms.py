@@ -15,19 +15,26 @@ def to_rgb(image):
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def eval_transform(image_size: int, resize: int | None = None, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    """Deterministic test-time transform: the feature bank and the test images both use it."""
+def _pipeline(resize: int, crop: list, mean, std):
+    """RGB → Resize(resize) → `crop` steps → tensor → Normalize: the one path every image takes."""
     from torchvision import transforms as T
 
     return T.Compose(
         [
             T.Lambda(to_rgb),
-            T.Resize(resize or image_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
-            T.CenterCrop(image_size),
+            T.Resize(resize, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            *crop,
             T.ToTensor(),
             T.Normalize(mean, std),
         ]
     )
+
+
+def eval_transform(image_size: int, resize: int | None = None, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Deterministic test-time transform: the feature bank and the test images both use it."""
+    from torchvision import transforms as T
+
+    return _pipeline(resize or image_size, [T.CenterCrop(image_size)], mean, std)
 
 
 def train_transform(image_size: int, resize: int | None = None, flip: bool = True, mean=IMAGENET_MEAN, std=IMAGENET_STD):
@@ -35,13 +42,4 @@ def train_transform(image_size: int, resize: int | None = None, flip: bool = Tru
     → optional horizontal flip → tensor → Normalize."""
     from torchvision import transforms as T
 
-    return T.Compose(
-        [
-            T.Lambda(to_rgb),
-            T.Resize(resize or image_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
-            T.RandomCrop(image_size),
-            *([T.RandomHorizontalFlip()] if flip else []),
-            T.ToTensor(),
-            T.Normalize(mean, std),
-        ]
-    )
+    return _pipeline(resize or image_size, [T.RandomCrop(image_size), *([T.RandomHorizontalFlip()] if flip else [])], mean, std)

@@ -44,19 +44,15 @@ def add_parser(subparsers) -> None:
 
 
 def parse_overrides(texts: list[str]) -> dict:
-    import json
-
     from bench.errors import UserError
+    from bench.plan import parse_value
 
     overrides = {}
     for text in texts:
         name, sep, raw = text.partition("=")
         if not sep or not name.strip():
             raise UserError(f"--set {text!r}: write PARAM=VALUE, e.g. --set train_steps=500")
-        try:
-            overrides[name.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            overrides[name.strip()] = raw
+        overrides[name.strip()] = parse_value(raw)
     return overrides
 
 

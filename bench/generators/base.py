@@ -28,13 +28,13 @@ def training_tensor(images: ImageSet, image_size: int):
     import torch
     from PIL import Image
 
-    grayscale = all(images[i].mode == "L" for i in range(len(images)))
+    pictures = [images[i] for i in range(len(images))]  # each read once (files are decoded on access)
+    grayscale = all(picture.mode == "L" for picture in pictures)
     mode = "L" if grayscale else "RGB"
-    arrays = [
-        np.asarray(images[i].convert(mode).resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
-        for i in range(len(images))
-    ]
-    array = np.stack(arrays)
+    array = np.stack([
+        np.asarray(picture.convert(mode).resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+        for picture in pictures
+    ])
     if grayscale:
         array = array[..., None]
     tensor = torch.from_numpy(array).permute(0, 3, 1, 2).float()
