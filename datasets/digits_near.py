@@ -8,7 +8,7 @@ score-based diffusion for FSDE, DCGAN for FSGAN — trained on that same trainin
 bank comes from the generator's `generator_profile` (default `smoke`: these benchmarks are
 embedded and built on any CPU) trained for `generator_steps` (default 600: several times the
 diffusion smoke profile's, so the fakes are closer to the class than those the methods'
-smoke profiles make in seconds; about 20 s per class on a CPU, once), under
+smoke profiles make in seconds; trained once per class), under
 `generator_seed` and the "benchmark" stream, so it is never the bank a method trains on,
 even with the same seed. It is built once, cached with
 the other fake banks (`$BENCH_CACHE/fakes/`), and reproducible from its seed.
