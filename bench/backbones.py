@@ -23,7 +23,7 @@ import os
 import re
 from pathlib import Path
 
-from bench.detector import Requirement
+from bench.requirements import Requirement
 from bench.errors import UserError
 from bench.seeding import seeded
 

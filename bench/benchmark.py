@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.context import RunContext
 from bench.images import ImageSet
 from bench.params import HasParams, parameter_defaults
 
@@ -18,7 +19,7 @@ NORMAL = ""  # anomaly_class of a normal test image
 class OneClassSplit:
     """Normal training images, and test images with their ground truth.
 
-    `anomaly_class[i]` names the class an anomalous test image comes from (for per-class and
+    `is_anomaly` is a bool array with one entry per test image; `anomaly_class[i]` names the class an anomalous test image comes from (for per-class and
     worst-class AUROC); it is `NORMAL` ("") for normal test images.
     """
 
@@ -26,7 +27,7 @@ class OneClassSplit:
     test: ImageSet
     is_anomaly: np.ndarray
     anomaly_class: np.ndarray
-    normal_class: str
+    class_name: str  # the normal class's name
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -59,7 +60,7 @@ def one_vs_rest(train: ImageSet, test: ImageSet, test_labels: np.ndarray, normal
         test=test,
         is_anomaly=is_anomaly,
         anomaly_class=np.where(is_anomaly, np.asarray(classes)[test_labels], NORMAL),
-        normal_class=classes[normal_class],
+        class_name=classes[normal_class],
     )
 
 
@@ -67,11 +68,14 @@ class Benchmark(HasParams):
     """Base class of every dataset adapter.
 
     Subclasses set `classes` (names of the normal classes, indexed by normal-class id), and
-    implement `split`. Adapters that read files set `folder` (under the data root) and
-    `files` (`DataFile`s, or plain paths, relative to `folder`); `archives` lists downloads
-    that provide them, and `fetch_hint` the manual steps where there is none. Embedded
-    benchmarks leave `files` empty. `headline` names the metric the benchmark reports
-    (`bench table`'s default): AUROC, or for worst-class protocols `auroc-worst`.
+    implement `split(normal_class, ctx)`, reading files under `ctx.data_root` and using
+    `ctx`'s device, caches and progress for any work of their own. Adapters that read files
+    set `folder` (under the data root) and `files` (`DataFile`s, or plain paths, relative to
+    `folder`); `archives` lists downloads that provide them, and `fetch_hint` the manual
+    steps where there is none. Embedded benchmarks leave `files` empty. `headline` names the
+    metric the benchmark reports (`bench table`'s default): AUROC, or for worst-class
+    protocols `auroc-worst`. `image_size` is the side of its images in px (None when they
+    vary), and `tags` select method profile variants (`paper+high-res`).
     """
 
     name: ClassVar[str] = ""  # set by @register_dataset
@@ -81,9 +85,16 @@ class Benchmark(HasParams):
     archives: ClassVar[tuple] = ()
     fetch_hint: ClassVar[str] = ""
     headline: ClassVar[str] = "auroc"
+    image_size: ClassVar[int | None] = None
+    tags: ClassVar[tuple[str, ...]] = ()
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         raise NotImplementedError
+
+    def class_names(self, root: Path) -> tuple[str, ...]:
+        """The names of the normal classes. Datasets whose names ship with their data read
+        them from it (under the data `root`) and fall back to `classes` when it is missing."""
+        return tuple(self.classes)
 
     @property
     def embedded(self) -> bool:

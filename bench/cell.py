@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def short_hash(value: Any) -> str:
-    """Ten hex digits of the SHA-256 of `value`'s canonical JSON."""
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:10]
+from bench.digest import digest
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A small description of one run; detector and data are built inside the worker."""
+    """A small description of one run; detector and data are built inside the worker.
+
+    `normal_class` is the index of the normal class in the dataset's classes, `class_name`
+    its name.
+    """
 
     method: str
     dataset: str
@@ -33,17 +28,17 @@ class Cell:
     @property
     def method_hash(self) -> str:
         """Hash of the method's resolved parameters: tells configurations of a method apart."""
-        return short_hash([self.method, self.method_params])
+        return digest([self.method, self.method_params], 10)
 
     @property
     def dataset_hash(self) -> str:
         """Hash of the dataset's resolved parameters."""
-        return short_hash([self.dataset, self.dataset_params])
+        return digest([self.dataset, self.dataset_params], 10)
 
     @property
     def config_hash(self) -> str:
         """Hash of the whole resolved configuration; part of the key."""
-        return short_hash([self.method_hash, self.dataset_hash])
+        return digest([self.method_hash, self.dataset_hash], 10)
 
     @property
     def key(self) -> str:

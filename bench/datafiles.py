@@ -8,7 +8,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.download import download, file_digest
+from bench.digest import file_digest
+from bench.download import download
 from bench.errors import UserError
 
 MISSING, CORRUPT, OK = "missing", "corrupt", "ok"

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+# What tables report: name → (record column, higher is better).
+METRICS = {
+    "headline": ("headline", True),  # each dataset's own (Benchmark.headline): auroc or auroc-worst
+    "auroc": ("auroc", True),
+    "aupr": ("aupr", True),
+    "fpr95": ("fpr95", False),
+    "auroc-worst": ("auroc_worst", True),  # min over anomaly classes (FITYMI's CIFAR-10 vs CIFAR-100)
+    "auroc-classmean": ("auroc_classmean", True),  # mean over anomaly classes (CSI's AUROC)
+}
+
 
 def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:
     """Fraction of normal images flagged when the threshold catches `tpr` of the anomalies."""

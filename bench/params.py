@@ -1,9 +1,19 @@
-"""Hyper-parameters read from `__init__` signatures, as scikit-learn does."""
+"""Hyper-parameters read from `__init__` signatures, as scikit-learn does, and profiles.
+
+A plug-in class (method, generator, dataset) lists its hyper-parameters as keyword arguments
+of `__init__` and, for methods and generators, named `profiles` of values. A profile entry
+named `PROFILE+TAG` holds extra values applied on top of `PROFILE` for cells whose dataset
+carries tag `TAG` (for example `paper+high-res`, a recipe for high-resolution sets).
+"""
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
+
+from bench.errors import UserError
+
+VARIANT = "+"  # `paper+high-res`: the paper profile's values for datasets tagged high-res
 
 
 def parameter_defaults(cls: type) -> dict[str, Any]:
@@ -26,6 +36,40 @@ def resolve_params(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
     return {**defaults, **values}
 
 
+def profile_names(cls: type) -> list[str]:
+    """The profiles a user can ask for (`smoke`, `paper`, ...), without dataset variants."""
+    return [name for name in cls.profiles if VARIANT not in name]
+
+
+def profile_values(cls: type, profile: str, dataset_tags: Iterable[str] = ()) -> dict[str, Any]:
+    """The values of `profile`, with each `profile+TAG` entry whose tag is in `dataset_tags`
+    applied on top, in the order the class lists them."""
+    values = dict(cls.profiles[profile])
+    tags = set(dataset_tags)
+    for name, extra in cls.profiles.items():
+        base, sep, tag = name.partition(VARIANT)
+        if sep and base == profile and tag in tags:
+            values.update(extra)
+    return values
+
+
+def resolve_profile(
+    kind: str, name: str, cls: type, profile: str, overrides: Mapping[str, Any] | None = None,
+    dataset_tags: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The resolved hyper-parameters of plug-in `name` (a `kind`: method, generator) under
+    `profile` for a dataset with `dataset_tags`, plus `overrides`, checked by the class's
+    `check_params`. Raises UserError naming the plug-in and the fix."""
+    if profile not in profile_names(cls):
+        raise UserError(f"{kind} {name} has no profile {profile!r} (it has: {', '.join(profile_names(cls))})")
+    try:
+        params = resolve_params(cls, {**profile_values(cls, profile, dataset_tags), **(overrides or {})})
+        cls.check_params(params, profile)
+    except (ValueError, UserError) as error:
+        raise UserError(f"{kind} {name}: {error}") from None
+    return params
+
+
 class HasParams:
     """`get_params` and a readable repr for classes whose `__init__` only stores parameters."""
 
@@ -44,13 +88,17 @@ class HasParams:
 
 def validate_profiles(kind: str, base: type, name: str, cls: type, required: tuple = ("smoke", "paper")) -> None:
     """Registration-time checks of a profiled plug-in (method, generator): a subclass of
-    `base` whose `profiles` include `required`, each naming only real parameters."""
+    `base` whose `profiles` include `required`, each naming only real parameters, and whose
+    variants (`PROFILE+TAG`) extend a profile it has."""
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise TypeError(f"{kind} {name!r}: {cls!r} is not a {base.__module__}.{base.__name__}")
     missing = [p for p in required if p not in cls.profiles]
     if missing:
         raise TypeError(f"{kind} {name!r} has no {' or '.join(missing)} profile")
     for profile, values in cls.profiles.items():
+        base_profile, sep, tag = profile.partition(VARIANT)
+        if sep and (base_profile not in cls.profiles or not tag):
+            raise TypeError(f"{kind} {name!r}: variant {profile!r} must read PROFILE{VARIANT}TAG of a profile it has")
         try:
             resolve_params(cls, values)
         except ValueError as error:

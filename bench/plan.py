@@ -1,10 +1,11 @@
 """Plan: turn `bench run` arguments into cells, checking everything before anything runs.
 
 `make_plan` is a pure function of its arguments and of what files exist: it expands names,
-globs and groups, resolves each method's profile and the `--set` overrides, and fails with one
-UserError when a name is unknown, a profile or parameter does not exist, a class is out of
-range, or data or weights are missing. Datasets reached through a group (not named) whose data
-is missing are skipped with a notice instead, unless `strict`.
+globs and groups, resolves each method's profile for each dataset (profile variants keyed on
+the dataset's tags) and the `--set` overrides, reads the methods' tags, and fails with one
+UserError when a name is unknown, a profile or parameter does not exist or cannot work, a
+class is out of range, or data or weights are missing. Datasets reached through a group (not
+named) whose data is missing are skipped with a notice instead, unless `strict`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from bench import registry
 from bench.cell import Cell
-from bench.detector import Requirement, RunContext
+from bench.context import RunContext
 from bench.errors import UserError
-from bench.params import resolve_params
+from bench.params import resolve_params, resolve_profile
+from bench.requirements import Requirement
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Override:
         if not sep or not dot or not target or not param:
             raise UserError(f"--set {text!r}: write NAME.PARAM=VALUE, e.g. --set dn2.k=3")
         return cls(target.strip(), param.strip(), parse_value(raw))
+
+    def applies_to(self, name: str) -> bool:
+        return fnmatch.fnmatchcase(name, self.target)
 
 
 def parse_value(raw: str) -> Any:
@@ -76,29 +81,13 @@ def parse_classes(text: str, dataset: str, classes: Sequence[str]) -> list[int]:
         if token.isdigit() and int(token) < len(classes):
             chosen.append(int(token))
         elif token in classes:
-            chosen.append(classes.index(token))
+            chosen.append(list(classes).index(token))
         else:
             raise UserError(
                 f"--classes {token!r} is not a class of {dataset}: use 0–{len(classes) - 1} or a name "
                 f"({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''})"
             )
     return list(dict.fromkeys(chosen))
-
-
-def _apply_overrides(
-    kind: str, name: str, cls: type, base: dict, overrides: Sequence[Override], used: set[int], profile: str
-) -> dict:
-    values = dict(base)
-    for index, override in enumerate(overrides):
-        if fnmatch.fnmatchcase(name, override.target):
-            values[override.param] = override.value
-            used.add(index)
-    try:
-        params = resolve_params(cls, values)
-        cls.check_params(params, profile)
-    except (ValueError, UserError) as error:
-        raise UserError(f"{kind} {name}: {error}") from None
-    return params
 
 
 def _missing_data_message(name: str, benchmark, missing: list[Path], data_root: Path) -> str:
@@ -112,16 +101,32 @@ def _missing_data_message(name: str, benchmark, missing: list[Path], data_root: 
 
 @dataclass
 class Selection:
-    """The methods and datasets of a sweep, with their resolved parameters."""
+    """The methods and datasets of a sweep, with their resolved parameters.
+
+    A method's parameters may depend on the dataset (profile variants such as
+    `paper+high-res`); `method_params(method, dataset)` resolves them.
+    """
 
     profile: str
-    method_params: dict[str, dict]
+    methods: list[str]
     dataset_params: dict[str, dict]
+    overrides: list[Override]
     named_datasets: set[str]  # named in the spec, not reached through a group or glob
     named_methods: set[str]  # named in the spec or the target of a --set
+    _resolved: dict = field(default_factory=dict, repr=False)
 
     def benchmark(self, name: str):
         return registry.datasets.get(name).factory(**self.dataset_params[name])
+
+    def method_params(self, method: str, dataset: str | None = None) -> dict:
+        """`method`'s resolved parameters for the cells of `dataset` (None: no dataset tags)."""
+        tags = tuple(registry.datasets.get(dataset).factory.tags) if dataset else ()
+        key = (method, tags)
+        if key not in self._resolved:
+            cls = registry.methods.get(method).factory
+            values = {o.param: o.value for o in self.overrides if o.applies_to(method)}
+            self._resolved[key] = resolve_profile("method", method, cls, self.profile, values, tags)
+        return self._resolved[key]
 
     def missing_data(self, data_root: Path, classes: str = "all") -> dict[str, list[Path]]:
         """Dataset → the files its selected normal classes need and lack, for datasets with any."""
@@ -137,10 +142,14 @@ class Selection:
         """Missing file → (its requirement, the methods needing it)."""
         ctx = RunContext(profile=self.profile, data_root=data_root)
         missing: dict[Path, tuple[Requirement, list[str]]] = {}
-        for name, params in self.method_params.items():
-            for requirement in registry.methods.get(name).factory.requirements(params, ctx):
-                if not requirement.present:
-                    missing.setdefault(requirement.path, (requirement, []))[1].append(name)
+        for name in self.methods:
+            for dataset in self.dataset_params or [None]:
+                cls = registry.methods.get(name).factory
+                for requirement in cls.requirements(self.method_params(name, dataset), ctx):
+                    if not requirement.present:
+                        users = missing.setdefault(requirement.path, (requirement, []))[1]
+                        if name not in users:
+                            users.append(name)
         return missing
 
 
@@ -148,25 +157,53 @@ def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Se
     """Expand the specs and resolve every parameter; unknown names, profiles or parameters
     and `--set` targets that match nothing are UserErrors."""
     parsed = [Override.parse(text) for text in overrides]
-    used: set[int] = set()  # indices of the overrides that matched something
-    method_params = {}
-    for name in registry.methods.select(methods):
-        cls = registry.methods.get(name).factory
-        if profile not in cls.profiles:
-            raise UserError(f"method {name} has no profile {profile!r} (it has: {', '.join(cls.profiles)})")
-        method_params[name] = _apply_overrides("method", name, cls, cls.profiles[profile], parsed, used, profile)
-    dataset_params = {
-        name: _apply_overrides("dataset", name, registry.datasets.get(name).factory, {}, parsed, used, profile)
-        for name in registry.datasets.select(datasets)
-    }
-    unused = [o for index, o in enumerate(parsed) if index not in used]
+    method_names = registry.methods.select(methods)
+    dataset_names = registry.datasets.select(datasets)
+    dataset_params = {}
+    for name in dataset_names:
+        values = {o.param: o.value for o in parsed if o.applies_to(name)}
+        cls = registry.datasets.get(name).factory
+        try:
+            dataset_params[name] = resolve_params(cls, values)
+            cls.check_params(dataset_params[name], profile)
+        except (ValueError, UserError) as error:
+            raise UserError(f"dataset {name}: {error}") from None
+    unused = [o for o in parsed if not any(o.applies_to(n) for n in [*method_names, *dataset_names])]
     if unused:
         raise UserError(
             f"--set {unused[0].target}.{unused[0].param}: {unused[0].target!r} matches no selected method or dataset"
         )
+    aliases = registry.methods.aliases()
+    spec_names = {aliases.get(token.strip(), token.strip()) for token in methods.split(",")}
     named = {token.strip() for token in datasets.split(",")} & set(dataset_params)
-    named_methods = ({token.strip() for token in methods.split(",")} | {o.target for o in parsed}) & set(method_params)
-    return Selection(profile, method_params, dataset_params, named, named_methods)
+    named_methods = (spec_names | {o.target for o in parsed}) & set(method_names)
+    selection = Selection(profile, method_names, dataset_params, parsed, named, named_methods)
+    for method in method_names:  # every (method, dataset variant) resolves, or the plan fails here
+        for dataset in dataset_names:
+            selection.method_params(method, dataset)
+    return selection
+
+
+def check_image_sizes(selection: Selection) -> None:
+    """Each method's working resolution (`image_size`) against its `min_image_size` tag."""
+    for method, dataset in itertools.product(selection.methods, selection.dataset_params):
+        tags = registry.methods.get(method).factory.tags
+        size = selection.method_params(method, dataset).get("image_size")
+        if isinstance(size, int) and size < tags.min_image_size:
+            raise UserError(
+                f"method {method} works at image_size {size} px on {dataset}, but its networks need at least "
+                f"{tags.min_image_size}: --set {method}.image_size={tags.min_image_size}"
+            )
+
+
+def gpu_profile_notice(cells: Iterable[Cell]) -> str | None:
+    """A one-line warning when cells use profiles their methods tag as sized for a GPU (the
+    caller decides that the cells will run on a CPU)."""
+    heavy = sorted({c.method for c in cells if c.profile in registry.methods.get(c.method).factory.tags.gpu_profiles})
+    if not heavy:
+        return None
+    return (f"notice: the {next(iter({c.profile for c in cells}))} profile of {', '.join(heavy)} is sized for a GPU; "
+            "on a CPU these cells take hours (--profile smoke runs the same code small)")
 
 
 def make_plan(
@@ -182,6 +219,7 @@ def make_plan(
 ) -> Plan:
     selection = select(methods, datasets, profile=profile, overrides=overrides)
     seed_list = parse_seeds(seeds)
+    check_image_sizes(selection)
     skipped = selection.missing_data(data_root, classes)
     for name, missing in skipped.items():
         if name in selection.named_datasets or strict:
@@ -191,11 +229,12 @@ def make_plan(
     _raise_missing_weights(missing)
 
     cells = []
-    methods_to_run = [name for name in selection.method_params if name not in skipped_methods]
+    methods_to_run = [name for name in selection.methods if name not in skipped_methods]
     for dataset, params in selection.dataset_params.items():
         if dataset in skipped:
             continue
-        class_names = registry.datasets.get(dataset).factory.classes
+        benchmark = selection.benchmark(dataset)
+        class_names = benchmark.class_names(data_root)
         for method, normal_class, seed in itertools.product(
             methods_to_run, parse_classes(classes, dataset, class_names), seed_list
         ):
@@ -206,7 +245,7 @@ def make_plan(
                     normal_class=normal_class,
                     seed=seed,
                     profile=profile,
-                    method_params=selection.method_params[method],
+                    method_params=selection.method_params(method, dataset),
                     dataset_params=params,
                     class_name=class_names[normal_class],
                 )

@@ -1,14 +1,31 @@
-"""One registry per kind of plug-in: methods and datasets.
+"""One registry per kind of plug-in: methods, datasets (and, in `bench.generators`, fake
+generators).
 
-A plug-in registers itself with a decorator that names it explicitly:
+A plug-in registers itself with a decorator that names it explicitly (`methods/dn2.py`):
 
-    @register_method("dn2", groups=("knn",))
-    class DN2(FeatureDetector): ...
+    @register_method("dn2", groups=("knn", "frozen-features"))
+    class DN2(FrozenFeatureDetector): ...
 
 Built-in plug-ins are the modules of `bench.methods` and `bench.datasets` (dropping a file
 there is enough); third-party ones are found through the entry-point groups
 `nearbench.methods` and `nearbench.datasets`. Lookups take exact names, globs (`pyod-*`) and
-groups (`all`, `near`, ...), as comma lists; a leading `-` removes what a token selects.
+groups (`all`, `near`, ...), as comma lists; a leading `-` removes what a token selects:
+
+>>> from bench.registry import methods
+>>> methods.select("dn2,pyod-k*")
+['dn2', 'pyod-knn']
+>>> "pyod-lof" in methods.select("pyod,-pyod-lof")
+False
+
+A renamed plug-in keeps its old name as an alias that still works and warns:
+
+>>> import warnings
+>>> with warnings.catch_warnings(record=True) as caught:
+...     warnings.simplefilter("always")
+...     methods.select("fitymi-wgan")
+['fitymi-wgan-gp']
+>>> str(caught[0].message)
+"method 'fitymi-wgan' is now called 'fitymi-wgan-gp'; the old name will be removed"
 """
 
 from __future__ import annotations
@@ -62,17 +79,25 @@ class Registry:
         self.entry_point_group = entry_point_group
         self._validate = validate
         self._entries: dict[str, Entry] = {}
+        self._aliases: dict[str, str] = {}  # old name → current name
         self._loaded = False
 
     # -- registration -------------------------------------------------------------------
-    def register(self, name: str, *, groups: Iterable[str] = (), description: str | None = None):
-        """Class decorator: register `cls` under `name` in `groups`."""
-        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
-            raise ValueError(f"{self.kind} name {name!r}: use lower-case letters, digits, '.', '_', '-'")
+    def register(
+        self, name: str, *, groups: Iterable[str] = (), description: str | None = None, aliases: Iterable[str] = ()
+    ):
+        """Class decorator: register `cls` under `name` in `groups`; `aliases` are former names
+        that keep working with a deprecation warning."""
+        for checked in (name, *aliases):
+            if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", checked):
+                raise ValueError(f"{self.kind} name {checked!r}: use lower-case letters, digits, '.', '_', '-'")
 
         def decorator(cls: type) -> type:
-            if name in self._entries:
+            if name in self._entries or name in self._aliases:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            for alias in aliases:
+                if alias in self._entries or alias in self._aliases:
+                    raise ValueError(f"{self.kind} alias {alias!r} is already a name")
             self._validate(name, cls)
             group_names = tuple(dict.fromkeys(groups))
             if ALL in group_names:
@@ -85,6 +110,7 @@ class Registry:
                 groups=group_names,
                 description=description or first_line(cls.__doc__),
             )
+            self._aliases.update({alias: name for alias in aliases})
             return cls
 
         return decorator
@@ -115,8 +141,9 @@ class Registry:
             )
 
     def unregister(self, name: str) -> None:
-        """Remove a registered plug-in (tests, interactive sessions)."""
+        """Remove a registered plug-in and its aliases (tests, interactive sessions)."""
         self._entries.pop(name, None)
+        self._aliases = {old: new for old, new in self._aliases.items() if new != name}
 
     def reload(self) -> None:
         """Forget entry-point plug-ins and look again (tests; a freshly installed plug-in)."""
@@ -126,6 +153,7 @@ class Registry:
             for name, entry in self._entries.items()
             if entry.factory.__module__.startswith(builtin)
         }
+        self._aliases = {old: new for old, new in self._aliases.items() if new in self._entries}
         self._loaded = False
         self.load()
 
@@ -139,10 +167,26 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         self.load()
-        return name in self._entries
+        return name in self._entries or name in self._aliases
+
+    def aliases(self) -> dict[str, str]:
+        """Former names → current names."""
+        self.load()
+        return dict(self._aliases)
+
+    def resolve(self, name: str) -> str:
+        """The current name for `name`: itself, or what an alias now points to (with a
+        FutureWarning, which the CLI shows as one line)."""
+        self.load()
+        if name in self._aliases:
+            current = self._aliases[name]
+            warnings.warn(f"{self.kind} {name!r} is now called {current!r}; the old name will be removed",
+                          FutureWarning, stacklevel=3)
+            return current
+        return name
 
     def get(self, name: str) -> Entry:
-        self.load()
+        name = self.resolve(name)
         if name not in self._entries:
             raise UserError(self._unknown(name))
         return self._entries[name]
@@ -185,8 +229,7 @@ class Registry:
             if not names:
                 raise UserError(f"no {self.kind} matches {token!r} (bench list {self.kind}s shows them)")
             return names
-        self.get(token)
-        return [token]
+        return [self.get(token).name]
 
     def _unknown(self, name: str) -> str:
         candidates = self.names() + [g for g in self.groups() if g != ALL]

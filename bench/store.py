@@ -1,41 +1,20 @@
 """One JSON record per cell under a results root, written atomically.
 
 Layout: `<root>/<dataset>/<method>/<profile>-<config hash>/c<class>-s<seed>.json` — the cell's
-key plus `.json`. A record is first written to a hidden temporary file beside its final path,
-flushed to disk, then moved into place with `os.replace`, so a reader (or a process killed
-mid-write) never leaves or sees half a record.
+key plus `.json`. Records are written with `bench.atomic.write_json`, so a reader (or a process
+killed mid-write) never leaves or sees half a record.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from bench.atomic import write_json
 from bench.cell import Cell
-
-OK = "ok"
-FAILED = "failed"
-
-
-def write_json(path: Path, data: dict) -> Path:
-    """Write `data` as JSON to `path` atomically: a hidden temporary file beside it, flushed to
-    disk, then moved into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(data, handle, indent=1, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+from bench.records import OK
 
 
 class Store:

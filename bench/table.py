@@ -9,28 +9,23 @@ over seeds; a `mean` column over datasets and a `rank` column (average rank over
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
-import pandas as pd
 
-from bench.store import OK
+from bench.metrics import METRICS
+from bench.records import OK
 
-# metric → (column in long_frame, higher is better)
-METRICS = {
-    "headline": ("headline", True),  # each dataset's own (Benchmark.headline): auroc or auroc-worst
-    "auroc": ("auroc", True),
-    "aupr": ("aupr", True),
-    "fpr95": ("fpr95", False),
-    "auroc-worst": ("auroc_worst", True),  # min over anomaly classes (FITYMI's CIFAR-10 vs CIFAR-100)
-    "auroc-classmean": ("auroc_classmean", True),  # mean over anomaly classes (CSI's AUROC)
-}
-FORMATS = ("markdown", "latex", "csv", "html")
+if TYPE_CHECKING:
+    import pandas as pd
+
 IDENTITY = ["method", "profile", "method_hash", "dataset", "dataset_hash", "normal_class", "class_name", "seed"]
 
 
 def long_frame(records: Iterable[dict]) -> pd.DataFrame:
     """One row per (successful cell, metric); per-class AUROC rows carry `anomaly_class`."""
+    import pandas as pd
+
     rows = []
     for record in records:
         if record.get("status") != OK:
@@ -53,6 +48,8 @@ def long_frame(records: Iterable[dict]) -> pd.DataFrame:
 def _labels(frame: pd.DataFrame, name: str, qualifiers: list[str]) -> pd.Series:
     """`name`, qualified only as far as needed where one name has several configurations:
     `dn2@paper`, `dn2@smoke#1a2b3c` (methods), `digits#4d5e6f` (datasets)."""
+    import pandas as pd
+
     columns = [name, *qualifiers]
     labels = {}
     for _, group in frame[columns].drop_duplicates().groupby(name):
@@ -99,6 +96,8 @@ def summary(frame: pd.DataFrame, metric: str, by_class: bool = False) -> pd.Data
 def leaderboard(frame: pd.DataFrame, metric: str, by_class: bool = False) -> pd.DataFrame:
     """Wide numeric table: index = method rows; per column (dataset, or dataset:class) mean
     and std; plus `mean` over columns and `rank` (average rank over columns, 1 = best)."""
+    import pandas as pd
+
     tidy = summary(frame, metric, by_class)
     if tidy.empty:
         return pd.DataFrame()
@@ -120,6 +119,8 @@ def leaderboard(frame: pd.DataFrame, metric: str, by_class: bool = False) -> pd.
 
 
 def _cell_text(mean: float, std: float, percent: bool) -> str:
+    import pandas as pd
+
     if pd.isna(mean):
         return "—"
     scale = 100.0 if percent else 1.0
@@ -129,6 +130,8 @@ def _cell_text(mean: float, std: float, percent: bool) -> str:
 def render(frame: pd.DataFrame, metric: str, fmt: str, by_class: bool = False) -> str:
     """The leaderboard as markdown, LaTeX, HTML (values in %, mean ± std over seeds), or CSV
     (tidy numbers, one row per method and dataset)."""
+    import pandas as pd
+
     if fmt == "csv":
         return summary(frame, metric, by_class).rename(columns={"row": "method"}).to_csv(index=False)
     table = leaderboard(frame, metric, by_class)

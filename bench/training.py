@@ -18,8 +18,8 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from bench.atomic import atomic_file
-from bench.detector import RunContext
+from bench.atomic import atomic_write
+from bench.context import RunContext
 
 
 def train_only(model, trainable: Iterable[str] | None) -> list:
@@ -77,7 +77,7 @@ class Checkpoint:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             },
         }
-        with atomic_file(self.path) as handle:
+        with atomic_write(self.path) as handle:
             torch.save(payload, handle)
 
 

@@ -8,7 +8,8 @@ first N models. Images are read lazily through torchvision's loader.
 The original download is gone (torchvision's `download()` refuses): see `fetch_hint`. The
 layout torchvision reads, under `<root>/stanford_cars/`: `devkit/cars_meta.mat`,
 `devkit/cars_train_annos.mat`, `cars_train/*.jpg`, `cars_test/*.jpg`,
-`cars_test_annos_withlabels.mat`. MD5s of the legacy files are checked where present.
+`cars_test_annos_withlabels.mat`. MD5s of the legacy files are checked where present. The
+model names records carry come from the devkit's `cars_meta.mat` (`class_names`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.datafiles import DataFile
+from bench.errors import UserError
 from bench.images import FileImages
 from bench.registry import register_dataset
 
@@ -27,8 +30,9 @@ from bench.registry import register_dataset
 class StanfordCars(Benchmark):
     """Stanford Cars, one car model normal against the 195 others (fine-grained, near-distribution)."""
 
-    classes = tuple(f"car-{i:03d}" for i in range(1, 197))
+    classes = tuple(f"car-{i:03d}" for i in range(1, 197))  # until the devkit is there
     folder = "stanford_cars"
+    tags = ("high-res",)
     files = (
         DataFile("devkit/cars_meta.mat"),
         DataFile("devkit/cars_train_annos.mat"),
@@ -53,7 +57,20 @@ class StanfordCars(Benchmark):
         paths, labels = zip(*dataset._samples)
         return list(paths), np.asarray(labels, dtype=np.int64)
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def class_names(self, root: Path) -> tuple[str, ...]:
+        """Model names from `devkit/cars_meta.mat`, in class-id order."""
+        path = self.data_dir(root) / "devkit" / "cars_meta.mat"
+        if not path.is_file():
+            return tuple(self.classes)
+        from scipy.io import loadmat
+
+        names = tuple(str(name) for name in loadmat(path, squeeze_me=True)["class_names"].tolist())
+        if len(names) != len(self.classes):
+            raise UserError(f"{path}: {len(names)} class names, expected {len(self.classes)}")
+        return names
+
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = ctx.data_root
         self.check(root)
         train_paths, train_labels = self._samples(root, "train")
         test_paths, test_labels = self._samples(root, "test")
@@ -63,5 +80,5 @@ class StanfordCars(Benchmark):
             FileImages([p for p, label in zip(train_paths, train_labels) if label == normal_class],
                        key=f"stanford-cars/train/c{normal_class}"),
             FileImages(test_paths, key=f"stanford-cars/test/{self.test_classes}"),
-            test_labels, normal_class, self.classes,
+            test_labels, normal_class, self.class_names(root),
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import NORMAL, Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.datafiles import Archive, DataFile
 from bench.images import ArrayImages
 from bench.registry import register_dataset
@@ -66,7 +67,10 @@ class CIFAR(Benchmark):
     def labels(self, fine: np.ndarray) -> np.ndarray:
         return fine
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    image_size = 32
+
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = ctx.data_root
         self.check(root)
         train_images, train_fine, _ = load_cifar(self, root, train=True)
         test_images, test_fine, _ = load_cifar(self, root, train=False)
@@ -136,6 +140,7 @@ class CIFAR10VsCIFAR100(Benchmark):
     # so `bench table --metric auroc-worst` is that minimum (averaged over c) and
     # `--metric auroc` the pooled AUROC against all 10,000 CIFAR-100 test images.
     classes = CIFAR10_CLASSES
+    image_size = 32
     fetch_hint = "it needs both cifar10 and cifar100: `bench data fetch cifar10 cifar100`"
 
     @property
@@ -153,7 +158,8 @@ class CIFAR10VsCIFAR100(Benchmark):
             for f in part.data_files()
         ]
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = ctx.data_root
         self.check(root)
         cifar10, cifar100 = self.parts
         train_images, train_labels, _ = load_cifar(cifar10, root, train=True)
@@ -166,5 +172,5 @@ class CIFAR10VsCIFAR100(Benchmark):
             test=ArrayImages(np.concatenate([normal, far_images]), key=f"cifar10-vs-cifar100/test/c{normal_class}"),
             is_anomaly=np.arange(n_normal + len(far_images)) >= n_normal,
             anomaly_class=np.concatenate([np.full(n_normal, NORMAL), np.asarray(fine_names)[fine]]),
-            normal_class=self.classes[normal_class],
+            class_name=self.classes[normal_class],
         )

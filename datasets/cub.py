@@ -8,7 +8,8 @@ test images of the first N species (PANDA#1's 20-class reading). Images are read
 
 torchvision has no CUB loader, so the official text files are read here: `images.txt`
 (id, path), `image_class_labels.txt` (id, class 1–200), `train_test_split.txt`
-(id, is_training), joined on the image id; `classes.txt` names the species.
+(id, is_training), joined on the image id; `classes.txt` names the species
+(`001.Black_footed_Albatross` → `Black_footed_Albatross`), the class names records carry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.datafiles import Archive, DataFile
 from bench.errors import UserError
 from bench.images import FileImages
@@ -41,8 +43,9 @@ def read_table(path: Path) -> dict[int, str]:
 class CUB200(Benchmark):
     """CUB-200-2011 birds, one species normal (official train images) against the test split."""
 
-    classes = tuple(f"bird-{i:03d}" for i in range(1, 201))
+    classes = tuple(f"bird-{i:03d}" for i in range(1, 201))  # until classes.txt is there
     folder = "CUB_200_2011"
+    tags = ("high-res",)
     files = (
         DataFile("images.txt"),
         DataFile("image_class_labels.txt"),
@@ -55,7 +58,18 @@ class CUB200(Benchmark):
     def __init__(self, *, test_classes: int | None = None):
         self.test_classes = test_classes
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def class_names(self, root: Path) -> tuple[str, ...]:
+        """Species names from `classes.txt` (`<id> <NNN.Name>`), in class-id order."""
+        path = self.data_dir(root) / "classes.txt"
+        if not path.is_file():
+            return tuple(self.classes)
+        names = read_table(path)
+        if sorted(names) != list(range(1, len(self.classes) + 1)):
+            raise UserError(f"{path}: expected ids 1–{len(self.classes)}, one line each")
+        return tuple(names[i].partition(".")[2] or names[i] for i in sorted(names))
+
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = ctx.data_root
         folder = self.data_dir(root)
         self.check(root)
         paths = read_table(folder / "images.txt")
@@ -69,5 +83,5 @@ class CUB200(Benchmark):
         return one_vs_rest(
             FileImages(train, key=f"cub200/train/c{normal_class}"),
             FileImages([folder / "images" / paths[i] for i in test_ids], key=f"cub200/test/{self.test_classes}"),
-            np.array([labels[i] for i in test_ids], dtype=np.int64), normal_class, self.classes,
+            np.array([labels[i] for i in test_ids], dtype=np.int64), normal_class, self.class_names(root),
         )

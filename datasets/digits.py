@@ -18,11 +18,11 @@ make three channels through the same transform path as any other dataset.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.images import ArrayImages
 from bench.registry import register_dataset
 
@@ -55,12 +55,13 @@ class Digits(Benchmark):
     """scikit-learn's 8×8 handwritten digits (embedded, no download), one digit normal vs the rest."""
 
     classes = DIGIT_NAMES
+    image_size = 8
 
     def __init__(self, *, test_fraction: float = 0.5, split_seed: int = 0):
         self.test_fraction = test_fraction
         self.split_seed = split_seed
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
         images, labels = digit_images()

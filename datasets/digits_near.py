@@ -20,15 +20,13 @@ minimum over the nine reported (`headline` auroc-worst).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from bench import paths
 from bench.benchmark import NORMAL, OneClassSplit
+from bench.context import RunContext
 from bench.datasets.digits import DIGIT_NAMES, Digits, digit_images, held_out_indices
-from bench.detector import RunContext
 from bench.generators import generator_params
 from bench.generators.bank import BankRequest, fake_bank
 from bench.images import ArrayImages
@@ -67,7 +65,7 @@ class DigitsVsFakes(Digits):
         steps = {} if params["generator_steps"] is None else {"train_steps": params["generator_steps"]}
         return {**steps, **(params["generator_params"] or {})}
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         images, labels = digit_images()
         train_indices, held_out = held_out_indices(labels, self.test_fraction, self.split_seed)[normal_class]
         tag = f"digits/f{self.test_fraction}-s{self.split_seed}"
@@ -79,7 +77,7 @@ class DigitsVsFakes(Digits):
             seed=self.generator_seed,
             stream="benchmark",
         )
-        bank, _ = fake_bank(train, request, RunContext(seed=self.generator_seed, cache_dir=paths.cache_dir()))
+        bank, _ = fake_bank(train, request, ctx)  # the run's device, caches and progress
         fakes = bank[..., 0]  # the generator learned grayscale: its three channels are equal
         is_anomaly = np.arange(2 * len(held_out)) >= len(held_out)
         return OneClassSplit(
@@ -90,7 +88,7 @@ class DigitsVsFakes(Digits):
             ),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, "fake", NORMAL),
-            normal_class=self.classes[normal_class],
+            class_name=self.classes[normal_class],
         )
 
 

@@ -5,7 +5,8 @@ trains on its images of the official `train` and `val` splits (10 + 10 — the p
 training set is tiny), and the test set is the whole official `test` split (6,149 images),
 every other species anomalous. `train_splits` changes which official splits train.
 Images are read lazily; torchvision's loader reads the `.mat` split and label files after
-their MD5 is checked.
+their MD5 is checked. The data files hold label numbers only; the species names records carry
+are the ones published with the dataset, as torchvision lists them (`Flowers102.classes`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.datafiles import Archive, DataFile
 from bench.images import FileImages
 from bench.registry import register_dataset
@@ -31,8 +33,9 @@ FILES = (
 class Flowers102(Benchmark):
     """Oxford Flowers-102, one species normal (train+val, 20 images) against the test split."""
 
-    classes = tuple(f"flower-{i:03d}" for i in range(1, 103))
+    classes = tuple(f"flower-{i:03d}" for i in range(1, 103))  # placeholders; see class_names
     folder = "flowers-102"
+    tags = ("high-res",)
     files = FILES
     archives = (
         Archive(f"{BASE}102flowers.tgz", md5="52808999861908f626f3c1f4e79d11fa", destination="flowers-102"),
@@ -54,7 +57,14 @@ class Flowers102(Benchmark):
         dataset = Verified(str(root), split=split, download=False)
         return list(dataset._image_files), np.asarray(dataset._labels, dtype=np.int64)
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def class_names(self, root: Path) -> tuple[str, ...]:
+        from torchvision.datasets import Flowers102 as TorchvisionFlowers
+
+        names = tuple(getattr(TorchvisionFlowers, "classes", ()))
+        return names if len(names) == len(self.classes) else tuple(self.classes)
+
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = ctx.data_root
         self.check(root)
         train_files = []
         for split in self.train_splits:
@@ -64,5 +74,5 @@ class Flowers102(Benchmark):
         return one_vs_rest(
             FileImages(train_files, key=f"flowers102/{'+'.join(self.train_splits)}/c{normal_class}"),
             FileImages(test_files, key="flowers102/test"),
-            test_labels, normal_class, self.classes,
+            test_labels, normal_class, self.class_names(root),
         )

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.datafiles import Archive, DataFile
 from bench.images import ArrayImages
 from bench.registry import register_dataset
@@ -23,6 +24,8 @@ from bench.registry import register_dataset
 
 class IdxDataset(Benchmark):
     """Shared loader: verified `.gz` files → unpacked idx → torchvision's loader."""
+
+    image_size = 28
 
     def torchvision_class(self):
         raise NotImplementedError
@@ -37,7 +40,8 @@ class IdxDataset(Benchmark):
                 with gzip.open(folder / data_file.path, "rb") as source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out)
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = ctx.data_root
         self.unpacked(root)
         loader = self.torchvision_class()
         train = loader(str(root), train=True, download=False)

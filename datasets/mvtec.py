@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.context import RunContext
 from bench.datafiles import Archive, DataFile
 from bench.errors import UserError
 from bench.images import FileImages
@@ -32,6 +33,7 @@ class MVTecAD(Benchmark):
 
     classes = CATEGORIES
     folder = "mvtec"
+    tags = ("high-res",)
     files = tuple(
         DataFile(f"{c}/{part}", normal_class=index)
         for index, c in enumerate(CATEGORIES)
@@ -47,13 +49,13 @@ class MVTecAD(Benchmark):
     )
     fetch_hint = "the download is 4.9 GiB; its licence (CC BY-NC-SA 4.0) is on mvtec.com"
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             from anomalib.data.datasets.image.mvtecad import make_mvtec_ad_dataset
 
         category = self.classes[normal_class]
-        folder = self.data_dir(root) / category
+        folder = self.data_dir(ctx.data_root) / category
         try:
             samples = make_mvtec_ad_dataset(folder)
         except Exception as error:  # anomalib's layout errors, as one line that says where
@@ -68,5 +70,5 @@ class MVTecAD(Benchmark):
             test=FileImages(test.image_path, key=f"mvtec/{category}/test"),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, labels, NORMAL),
-            normal_class=category,
+            class_name=category,
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.datafiles import Archive, DataFile
 from bench.images import ArrayImages
 from bench.registry import register_dataset
@@ -28,6 +29,7 @@ class SVHN(Benchmark):
 
     classes = tuple(str(d) for d in range(10))
     folder = "svhn"
+    image_size = 32
     files = FILES
     archives = tuple(
         Archive(f"http://ufldl.stanford.edu/housenumbers/{f.path}", md5=f.md5, destination="svhn") for f in FILES
@@ -44,7 +46,8 @@ class SVHN(Benchmark):
         dataset = Verified(str(self.data_dir(root)), split=split, download=False)
         return dataset.data.transpose(0, 2, 3, 1), np.asarray(dataset.labels, dtype=np.int64)
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = ctx.data_root
         self.check(root)
         train_images, train_labels = self._load(root, "train")
         test_images, test_labels = self._load(root, "test")

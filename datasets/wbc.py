@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
+from bench.context import RunContext
 from bench.datafiles import DataFile
 from bench.errors import UserError
 from bench.images import FileImages
@@ -32,6 +33,8 @@ class WBC(Benchmark):
 
     classes = ("neutrophil", "lymphocyte", "monocyte", "eosinophil")
     folder = "segmentation_WBC"
+    image_size = 120
+    tags = ("high-res",)
     files = (DataFile(LABELS), DataFile("Dataset 1"))
     fetch_hint = "clone it: git clone https://github.com/zxaoyou/segmentation_WBC <data root>/segmentation_WBC"
 
@@ -52,9 +55,9 @@ class WBC(Benchmark):
                     labels.append(label - 1)
         return paths, np.asarray(labels, dtype=np.int64)
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
-        folder = self.data_dir(root)
-        self.check(root)
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        folder = self.data_dir(ctx.data_root)
+        self.check(ctx.data_root)
         paths, labels = self._labelled_images(folder)
         members = np.flatnonzero(labels == normal_class)
         order = np.random.default_rng(self.split_seed).permutation(members)

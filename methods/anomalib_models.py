@@ -25,9 +25,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.backbones import RANDOM, load_state_dict_into, weights_file
-from bench.detector import no_progress
+from bench.context import no_progress
+from bench.detectors import BackboneDetector
 from bench.errors import check_is_fitted
-from bench.features import BackboneDetector, image_loader
+from bench.loading import image_loader
 from bench.registry import register_method
 from bench.seeding import seeded
 

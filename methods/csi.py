@@ -34,12 +34,13 @@ import numpy as np
 
 from bench.detector import Detector
 from bench.errors import check_is_fitted
-from bench.features import image_loader
+from bench.loading import image_loader
 from bench.losses import nt_xent
 from bench.registry import register_method
 from bench.seeding import seeded
+from bench.tags import Tags
 from bench.training import run_epochs
-from bench.transforms import to_rgb
+from bench.transforms import eval_transform
 
 ROTATIONS = 4
 
@@ -147,6 +148,8 @@ def csi_scores(z_train, logits_train, z_test, logits_test) -> np.ndarray:
 class CSI(Detector):
     """CSI: contrastive learning with rotations as shifted instances, from scratch; CSI score."""
 
+    tags = Tags(gpu_profiles=("paper",), min_image_size=8)
+
     profiles = {
         "smoke": {"image_size": 16, "width": 8, "epochs": 4, "warmup_epochs": 1, "batch_size": 8, "ood_samples": 2},
         "paper": {"image_size": 32, "width": 64, "epochs": 1000, "warmup_epochs": 10, "batch_size": 128, "ood_samples": 10},
@@ -186,9 +189,7 @@ class CSI(Detector):
         self.score_batch_size = score_batch_size
 
     def _transform(self):
-        from torchvision import transforms as T
-
-        return T.Compose([T.Lambda(to_rgb), T.Resize(self.image_size), T.CenterCrop(self.image_size), T.ToTensor()])
+        return eval_transform(self.image_size, mean=None)  # pixels in [0, 1]: the network normalises
 
     def shifted_batch(self, images, augment):
         """8B samples and their rotation labels: two flipped copies × 4 rotations, augmented."""

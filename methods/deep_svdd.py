@@ -20,10 +20,11 @@ import numpy as np
 
 from bench.detector import Detector
 from bench.errors import check_is_fitted
-from bench.features import TransformedImages, image_loader
+from bench.loading import TransformedImages, image_loader
 from bench.registry import register_method
+from bench.tags import Tags
 from bench.training import run_epochs
-from bench.transforms import to_rgb
+from bench.transforms import eval_transform
 
 
 def build_networks(image_size: int, rep_dim: int):
@@ -87,6 +88,8 @@ def contrast_normalize(batch):
 class DeepSVDD(Detector):
     """Deep SVDD: a from-scratch CNN mapping normal images close to a centre, AE-pretrained."""
 
+    tags = Tags(gpu_profiles=("paper",), min_image_size=8)
+
     profiles = {
         "smoke": {"image_size": 16, "ae_epochs": 12, "ae_milestone": 9, "epochs": 12, "milestone": 9,
                   "batch_size": 32, "lr": 1e-3, "ae_lr": 1e-3},
@@ -118,10 +121,16 @@ class DeepSVDD(Detector):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
 
-    def _transform(self):
-        from torchvision import transforms as T
+    @classmethod
+    def check_params(cls, params, profile: str) -> None:
+        image_size, rep_dim = params["image_size"], params["rep_dim"]
+        if image_size % 8 or image_size < 8:
+            raise ValueError(f"image_size must be a multiple of 8 (three 2×2 poolings), got {image_size}")
+        if rep_dim % (image_size // 8) ** 2:
+            raise ValueError(f"rep_dim must be divisible by (image_size / 8)² = {(image_size // 8) ** 2}, got {rep_dim}")
 
-        return T.Compose([T.Lambda(to_rgb), T.Resize(self.image_size), T.CenterCrop(self.image_size), T.ToTensor()])
+    def _transform(self):
+        return eval_transform(self.image_size, mean=None)  # pixels in [0, 1], normalised per image below
 
     def _prepare(self, batch):
         normalised = contrast_normalize(batch)
@@ -130,8 +139,7 @@ class DeepSVDD(Detector):
     def fit(self, train, ctx) -> "DeepSVDD":
         import torch
 
-        if self.image_size % 8 or self.rep_dim % (self.image_size // 8) ** 2:
-            raise ValueError("image_size must be a multiple of 8 and rep_dim divisible by (image_size / 8)²")
+        self.check_params(self.get_params(), "")
         everything = torch.stack(list(TransformedImages(train, self._transform())))
         normalised = contrast_normalize(everything)
         self.low_, self.high_ = float(normalised.min()), float(normalised.max())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.features import PAPER_FEATURES, SMOKE_FEATURES, FrozenFeatureDetector
+from bench.detectors import PAPER_FEATURES, SMOKE_FEATURES, FrozenFeatureDetector
 from bench.knn import knn_score
 from bench.registry import register_method
 

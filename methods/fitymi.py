@@ -15,42 +15,44 @@ released, see `bench.generators`):
    images, all taken with the eval transform (the classifier's logit is not used).
 
 Weights: timm's `vit_base_patch16_224.orig_in21k` (Google's ImageNet-21k ViT-B/16 at 224;
-which of Google's files FITYMI loaded is not stated). Fakes come from one of the registered
-generators (`generator`, with `generator_profile` — default: the cell's profile — and
-`generator_params` overrides), cached as fake banks, so methods and seeds that need the same
-bank share it; or, for `fitymi-bank`, from an external class-ordered file such as FITYMI's
-released `cifar10_training_gen_data.npy` (`bank_path`, relative to the data root or absolute;
-`bank_classes` slices of equal size).
+which of Google's files FITYMI loaded is not stated).
 
-Methods: `fitymi` (score-based diffusion fakes), `fitymi-dcgan` and `fitymi-wgan` (the same
-fine-tuning fed with DCGAN or WGAN-GP fakes), `fitymi-bank` (fakes from a file). The `smoke`
-profile: a 4-block, 64-wide random-init ViT on 16×16 images, 2 blocks frozen, 8×8 generators
-trained for 25–100 steps, 6 epochs with momentum — seconds on a CPU.
+Methods: `fitymi` (score-based diffusion fakes), `fitymi-dcgan` and `fitymi-wgan-gp` (the
+same fine-tuning fed with DCGAN or WGAN-GP fakes; `fitymi-wgan` is a deprecated alias) —
+fakes from a registered generator (`generator`, default the method's own; `generator_profile`,
+default the cell's profile; `generator_params` overrides), cached as fake banks so methods and
+seeds that need the same bank share it — and `fitymi-bank`, fakes from a class-ordered file
+such as FITYMI's released `cifar10_training_gen_data.npy` (`bank_path`, relative to the data
+root or absolute; `bank_classes` slices of equal size). The `smoke` profile: a 4-block,
+64-wide random-init ViT on 16×16 images, 2 blocks frozen, 8×8 generators trained for 25–100
+steps, 6 epochs with momentum — seconds on a CPU.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
 from bench.backbones import RANDOM, build_backbone, weights_requirement
-from bench.detector import Requirement, RunContext
-from bench.features import TrainedFeatureKNN, image_loader
+from bench.context import RunContext
+from bench.detectors import TrainedFeatureKNN
 from bench.generators.bank import BankRequest, class_slice, fake_bank, load_fake_bank
 from bench.images import ArrayImages, ConcatImages, ImageSet
+from bench.loading import image_loader
 from bench.registry import register_method
+from bench.requirements import Requirement
 from bench.seeding import seeded
+from bench.tags import Tags
 from bench.training import run_epochs
 from bench.transforms import train_transform
-
-BANK = "bank"  # the `generator` value that reads fakes from `bank_path`
 
 SMOKE_VIT = {
     "backbone": "timm:vit_tiny_patch16_224",
     "weights": RANDOM,
     "model_options": {"img_size": 16, "patch_size": 4, "embed_dim": 64, "depth": 4, "num_heads": 2},
+    "dropout": 0.0,
     "image_size": 16,
     "resize": 18,
     "frozen_blocks": 2,
@@ -62,7 +64,8 @@ SMOKE_VIT = {
 PAPER_VIT = {
     "backbone": "timm:vit_base_patch16_224.orig_in21k",
     "weights": "pretrained",
-    "model_options": {"drop_rate": 0.1},
+    "model_options": None,
+    "dropout": 0.1,
     "image_size": 224,
     "resize": 256,
     "frozen_blocks": 6,
@@ -87,14 +90,11 @@ def freeze_blocks(model, frozen_blocks: int) -> list:
     return trainable
 
 
-@register_method("fitymi", groups=("knn", "fine-tuned", "fakes"))
-class FITYMI(TrainedFeatureKNN):
-    """FITYMI: fine-tune a ViT on normal vs score-based diffusion fakes, then 2-NN on CLS features."""
+class FakeTrainedViT(TrainedFeatureKNN):
+    """FITYMI's fine-tuning and scoring, whatever the fakes: subclasses say where the fakes
+    of the normal class come from (`training_fakes`)."""
 
-    profiles = {
-        "smoke": {**SMOKE_VIT, "generator": "diffusion"},
-        "paper": {**PAPER_VIT, "generator": "diffusion"},
-    }
+    tags = Tags(gpu_profiles=("paper",), min_image_size=16)
 
     def __init__(
         self,
@@ -102,6 +102,7 @@ class FITYMI(TrainedFeatureKNN):
         backbone: str = "timm:vit_base_patch16_224.orig_in21k",
         weights: str = "pretrained",
         model_options: Mapping[str, Any] | None = None,
+        dropout: float = 0.1,
         image_size: int = 224,
         resize: int | None = 256,
         frozen_blocks: int = 6,
@@ -111,16 +112,12 @@ class FITYMI(TrainedFeatureKNN):
         momentum: float = 0.0,
         weight_decay: float = 5e-5,
         fake_ratio: float = 1.0,
-        generator: str = "diffusion",
-        generator_profile: str | None = None,
-        generator_params: Mapping[str, Any] | None = None,
-        bank_path: str | None = None,
-        bank_classes: int = 10,
         k: int = 2,
     ):
         self.backbone = backbone
         self.weights = weights
         self.model_options = model_options
+        self.dropout = dropout
         self.image_size = image_size
         self.resize = resize
         self.frozen_blocks = frozen_blocks
@@ -130,58 +127,21 @@ class FITYMI(TrainedFeatureKNN):
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.fake_ratio = fake_ratio
-        self.generator = generator
-        self.generator_profile = generator_profile
-        self.generator_params = generator_params
-        self.bank_path = bank_path
-        self.bank_classes = bank_classes
         self.k = k
 
-    @classmethod
-    def requirements(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
-        needs = weights_requirement(params["backbone"], params["weights"])
-        if params["generator"] == BANK:
-            path = _bank_file(params["bank_path"], ctx.data_root)
-            needs.append(Requirement(
-                what="a class-ordered fake bank (uint8 N×H×W×3 .npy)",
-                path=path or Path("<bank_path not set>"),
-                how_to_get="point bank_path at FITYMI's released training fakes or a bank `bench fakes` wrote",
-                param="bank_path",
-            ))
-        return needs
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any], profile: str) -> None:
-        """The generator, its profile and its overrides must resolve (a typo fails the plan)."""
-        if params["generator"] != BANK:
-            from bench.generators import generator_params
-
-            generator_params(params["generator"], params["generator_profile"] or profile, params["generator_params"])
-
-    # -- fakes --------------------------------------------------------------------------
     def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:
-        """uint8 fakes of the normal class, `fake_ratio` per normal training image."""
-        n = int(round(self.fake_ratio * len(train)))
-        if self.generator == BANK:
-            path = _bank_file(self.bank_path, ctx.data_root)
-            if path is None:
-                raise ValueError("generator 'bank' needs bank_path: --set METHOD.bank_path=FILE")
-            if ctx.normal_class is None and self.bank_classes != 1:
-                raise ValueError("a class-ordered bank needs the normal class (or bank_classes=1)")
-            fakes = class_slice(load_fake_bank(path, self.bank_classes), ctx.normal_class or 0, self.bank_classes)
-            return fakes[:n]
-        from bench.generators import generator_params
+        """uint8 N×H×W×3 fakes of the normal class, `fake_ratio` per normal training image."""
+        raise NotImplementedError
 
-        params = generator_params(self.generator, self.generator_profile or ctx.profile, self.generator_params)
-        return fake_bank(train, BankRequest(self.generator, params, n, ctx.seed), ctx)[0]
+    def n_fakes(self, train: ImageSet) -> int:
+        return int(round(self.fake_ratio * len(train)))
 
-    # -- training -----------------------------------------------------------------------
-    def fit(self, train: ImageSet, ctx: RunContext) -> "FITYMI":
+    def fit(self, train: ImageSet, ctx: RunContext) -> "FakeTrainedViT":
         import torch
 
         fakes = self.training_fakes(train, ctx)
         with seeded(ctx.seed, ctx.device):
-            vit = build_backbone(self.backbone, self.weights, seed=ctx.seed, **(self.model_options or {}))
+            vit = build_backbone(self.backbone, self.weights, seed=ctx.seed, drop_rate=self.dropout, **(self.model_options or {}))
             head = torch.nn.Linear(vit.num_features, 2)  # random, as FITYMI's (its zero init was removed)
         trainable = freeze_blocks(vit, self.frozen_blocks) + list(head.parameters())
         classifier = torch.nn.Sequential(vit, head).to(ctx.device).train()  # dropout on
@@ -206,39 +166,137 @@ class FITYMI(TrainedFeatureKNN):
         return self
 
 
+@register_method("fitymi", groups=("knn", "fine-tuned", "fakes"))
+class FITYMI(FakeTrainedViT):
+    """FITYMI: fine-tune a ViT on normal vs score-based diffusion fakes, then 2-NN on CLS features."""
+
+    default_generator: ClassVar[str] = "diffusion"
+    profiles = {"smoke": dict(SMOKE_VIT), "paper": dict(PAPER_VIT)}
+
+    def __init__(
+        self,
+        *,
+        backbone: str = "timm:vit_base_patch16_224.orig_in21k",
+        weights: str = "pretrained",
+        model_options: Mapping[str, Any] | None = None,
+        dropout: float = 0.1,
+        image_size: int = 224,
+        resize: int | None = 256,
+        frozen_blocks: int = 6,
+        epochs: int = 30,
+        batch_size: int = 16,
+        lr: float = 4e-4,
+        momentum: float = 0.0,
+        weight_decay: float = 5e-5,
+        fake_ratio: float = 1.0,
+        k: int = 2,
+        generator: str | None = None,
+        generator_profile: str | None = None,
+        generator_params: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(
+            backbone=backbone, weights=weights, model_options=model_options, dropout=dropout, image_size=image_size,
+            resize=resize, frozen_blocks=frozen_blocks, epochs=epochs, batch_size=batch_size, lr=lr,
+            momentum=momentum, weight_decay=weight_decay, fake_ratio=fake_ratio, k=k,
+        )
+        self.generator = generator
+        self.generator_profile = generator_profile
+        self.generator_params = generator_params
+
+    @classmethod
+    def requirements(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
+        return weights_requirement(params["backbone"], params["weights"])
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], profile: str) -> None:
+        """The generator, its profile and its overrides must resolve (a typo fails the plan)."""
+        from bench.generators import generator_params
+
+        generator_params(params["generator"] or cls.default_generator, params["generator_profile"] or profile,
+                         params["generator_params"])
+
+    def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:
+        from bench.generators import generator_params
+
+        name = self.generator or self.default_generator
+        params = generator_params(name, self.generator_profile or ctx.profile, self.generator_params)
+        return fake_bank(train, BankRequest(name, params, self.n_fakes(train), ctx.seed), ctx)[0]
+
+
 @register_method("fitymi-dcgan", groups=("knn", "fine-tuned", "fakes"))
 class FITYMIDCGAN(FITYMI):
     """FITYMI's fine-tuning fed with DCGAN fakes of the normal class (GAN-fake baseline)."""
 
-    profiles = {
-        "smoke": {**SMOKE_VIT, "generator": "dcgan"},
-        "paper": {**PAPER_VIT, "generator": "dcgan"},
-    }
+    default_generator = "dcgan"
 
 
-@register_method("fitymi-wgan", groups=("knn", "fine-tuned", "fakes"))
-class FITYMIWGAN(FITYMI):
+@register_method("fitymi-wgan-gp", groups=("knn", "fine-tuned", "fakes"), aliases=("fitymi-wgan",))
+class FITYMIWGANGP(FITYMI):
     """FITYMI's fine-tuning fed with WGAN-GP fakes of the normal class (GAN-fake baseline)."""
 
-    profiles = {
-        "smoke": {**SMOKE_VIT, "generator": "wgan-gp"},
-        "paper": {**PAPER_VIT, "generator": "wgan-gp"},
-    }
+    default_generator = "wgan-gp"
 
 
 @register_method("fitymi-bank", groups=("knn", "fine-tuned", "fakes"))
-class FITYMIBank(FITYMI):
+class FITYMIBank(FakeTrainedViT):
     """FITYMI's fine-tuning fed with fakes from a class-ordered file (e.g. FITYMI's released ones)."""
 
     profiles = {
-        "smoke": {**SMOKE_VIT, "generator": BANK},
-        "paper": {**PAPER_VIT, "generator": BANK, "bank_path": "fitymi/cifar10_training_gen_data.npy"},
+        "smoke": {**SMOKE_VIT, "bank_path": None},
+        "paper": {**PAPER_VIT, "bank_path": "fitymi/cifar10_training_gen_data.npy", "bank_classes": 10},
     }
 
+    def __init__(
+        self,
+        *,
+        backbone: str = "timm:vit_base_patch16_224.orig_in21k",
+        weights: str = "pretrained",
+        model_options: Mapping[str, Any] | None = None,
+        dropout: float = 0.1,
+        image_size: int = 224,
+        resize: int | None = 256,
+        frozen_blocks: int = 6,
+        epochs: int = 30,
+        batch_size: int = 16,
+        lr: float = 4e-4,
+        momentum: float = 0.0,
+        weight_decay: float = 5e-5,
+        fake_ratio: float = 1.0,
+        k: int = 2,
+        bank_path: str | None = "fitymi/cifar10_training_gen_data.npy",
+        bank_classes: int = 10,
+    ):
+        super().__init__(
+            backbone=backbone, weights=weights, model_options=model_options, dropout=dropout, image_size=image_size,
+            resize=resize, frozen_blocks=frozen_blocks, epochs=epochs, batch_size=batch_size, lr=lr,
+            momentum=momentum, weight_decay=weight_decay, fake_ratio=fake_ratio, k=k,
+        )
+        self.bank_path = bank_path
+        self.bank_classes = bank_classes
 
-def _bank_file(bank_path: str | None, data_root: Path) -> Path | None:
+    @classmethod
+    def requirements(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
+        path = bank_file(params["bank_path"], ctx.data_root)
+        return weights_requirement(params["backbone"], params["weights"]) + [Requirement(
+            what="a class-ordered fake bank (uint8 N×H×W×3 .npy)",
+            path=path or Path("<bank_path not set>"),
+            how_to_get="point bank_path at FITYMI's released training fakes or a bank `bench fakes` wrote",
+            param="bank_path",
+        )]
+
+    def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:
+        path = bank_file(self.bank_path, ctx.data_root)
+        if path is None:
+            raise ValueError("fitymi-bank needs bank_path: --set fitymi-bank.bank_path=FILE")
+        if ctx.normal_class is None and self.bank_classes != 1:
+            raise ValueError("a class-ordered bank needs the normal class (or bank_classes=1)")
+        fakes = class_slice(load_fake_bank(path, self.bank_classes), ctx.normal_class or 0, self.bank_classes)
+        return fakes[: self.n_fakes(train)]
+
+
+def bank_file(bank_path: str | None, data_root: Path) -> Path | None:
+    """`bank_path` as a file: absolute, or under the data root; None when not set."""
     if bank_path is None:
         return None
     path = Path(bank_path).expanduser()
     return path if path.is_absolute() else Path(data_root) / path
-

@@ -17,7 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from bench.backbones import build_backbone
-from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, FeatureExtractor, TrainedFeatureKNN, image_loader
+from bench.detectors import PAPER_BACKBONE, SMOKE_BACKBONE, TrainedFeatureKNN
+from bench.features import FeatureExtractor
+from bench.loading import image_loader
 from bench.losses import nt_xent
 from bench.registry import register_method
 from bench.training import run_epochs, train_only

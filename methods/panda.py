@@ -13,7 +13,9 @@ implemented.
 from __future__ import annotations
 
 from bench.backbones import build_backbone
-from bench.features import PAPER_BACKBONE, SMOKE_BACKBONE, FeatureExtractor, TrainedFeatureKNN, image_loader
+from bench.detectors import PAPER_BACKBONE, SMOKE_BACKBONE, TrainedFeatureKNN
+from bench.features import FeatureExtractor
+from bench.loading import image_loader
 from bench.registry import register_method
 from bench.training import run_epochs, train_only
 

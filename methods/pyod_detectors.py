@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from bench.features import PAPER_FEATURES, SMOKE_FEATURES, FrozenFeatureDetector
+from bench.detectors import PAPER_FEATURES, SMOKE_FEATURES, FrozenFeatureDetector
 from bench.registry import register_method
 
 

@@ -9,7 +9,7 @@ import torch
 
 from bench import registry
 from bench.backbones import build_backbone, prepare_weights, weights_file
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.download import download
 from bench.errors import UserError
 from bench.features import FeatureExtractor, FeatureSpec
@@ -31,7 +31,7 @@ def count_forwards(module_type=torch.nn.Module):
 
 @pytest.fixture(scope="module")
 def split():
-    return registry.datasets.get("digits").factory().split(2, root=None)
+    return registry.datasets.get("digits").factory().split(2, RunContext())
 
 
 def test_random_weights_depend_on_the_seed_alone():

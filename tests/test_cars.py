@@ -8,6 +8,7 @@ from PIL import Image
 from scipy.io import savemat
 
 from bench import registry
+from bench.context import RunContext
 from bench.datafiles import DataFile
 from tests.conftest import run_cli
 
@@ -25,7 +26,8 @@ def annotations(names, classes):
 def root(tmp_path, monkeypatch):
     base = tmp_path / "stanford_cars"
     (base / "devkit").mkdir(parents=True)
-    savemat(base / "devkit" / "cars_meta.mat", {"class_names": np.array(["Audi A4", "BMW M3", "Fiat 500"], dtype=object)})
+    names = ["Audi A4", "BMW M3", "Fiat 500"] + [f"Model {i}" for i in range(4, 197)]  # the devkit lists all 196
+    savemat(base / "devkit" / "cars_meta.mat", {"class_names": np.array(names, dtype=object)})
     for split, classes in (("train", [1, 1, 2, 3]), ("test", [1, 2, 2, 3, 3])):
         folder = base / f"cars_{split}"
         folder.mkdir()
@@ -41,10 +43,11 @@ def root(tmp_path, monkeypatch):
 
 
 def test_one_model_against_the_test_split(root):
-    split = CARS().split(1, root)  # class index 1 = annotation class 2
+    split = CARS().split(1, RunContext(data_root=root))  # class index 1 = annotation class 2
     assert split.sizes == {"train": 1, "test": 5, "test_normal": 2, "test_anomalous": 3}
     assert split.test[0].size == (9, 6)
-    assert sorted(set(split.anomaly_class[split.is_anomaly])) == ["car-001", "car-003"]
+    assert split.class_name == "BMW M3"  # the devkit's names, not placeholders
+    assert sorted(set(split.anomaly_class[split.is_anomaly])) == ["Audi A4", "Fiat 500"]
 
 
 def test_fetch_prints_the_manual_steps(tmp_path):
@@ -53,5 +56,5 @@ def test_fetch_prints_the_manual_steps(tmp_path):
 
 
 def test_test_classes_limits_the_test_split(root):
-    split = CARS(test_classes=2).split(0, root)
+    split = CARS(test_classes=2).split(0, RunContext(data_root=root))
     assert split.sizes == {"train": 2, "test": 3, "test_normal": 1, "test_anomalous": 2}

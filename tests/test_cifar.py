@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bench import registry
+from bench.context import RunContext
 from bench.datafiles import Archive, DataFile, safe_extract
 from bench.errors import UserError
 from bench.datasets.cifar import CIFAR10_CLASSES, FINE_TO_COARSE
@@ -65,9 +66,9 @@ def cifar10_root(tmp_path, monkeypatch):
 
 
 def test_cifar10_one_vs_all_split(cifar10_root):
-    split = CIFAR10().split(3, cifar10_root)
+    split = CIFAR10().split(3, RunContext(data_root=cifar10_root))
     assert split.sizes == {"train": 15, "test": 20, "test_normal": 2, "test_anomalous": 18}
-    assert split.normal_class == "cat"
+    assert split.class_name == "cat"
     assert sorted(set(split.anomaly_class[split.is_anomaly])) == sorted(set(CIFAR10_CLASSES) - {"cat"})
     assert np.asarray(split.train[0]).shape == (32, 32, 3)
     assert split.test.key == "cifar10/test" and split.train.key == "cifar10/train/c3"
@@ -76,9 +77,9 @@ def test_cifar10_one_vs_all_split(cifar10_root):
 def test_cifar100_uses_the_standard_superclass_map(tmp_path, monkeypatch):
     folder = write_cifar100(tmp_path)
     monkeypatch.setattr(CIFAR100, "files", checksums_of(CIFAR100, folder))
-    split = CIFAR100().split(0, tmp_path)  # aquatic mammals: beaver, dolphin, otter, seal, whale
+    split = CIFAR100().split(0, RunContext(data_root=tmp_path))  # aquatic mammals: beaver, dolphin, otter, seal, whale
     assert split.sizes == {"train": 10, "test": 100, "test_normal": 5, "test_anomalous": 95}
-    assert split.normal_class == "aquatic_mammals"
+    assert split.class_name == "aquatic_mammals"
     assert FINE_TO_COARSE[30] == 0 and FINE_TO_COARSE[31] == 11  # dolphin; elephant (CSI's table swaps them)
     assert FINE_TO_COARSE[25] == 6  # couch is furniture
     assert np.bincount(FINE_TO_COARSE).tolist() == [5] * 20
@@ -94,7 +95,7 @@ def test_checksum_mismatch_is_caught_before_anything_is_unpickled(tmp_path):
 
     (folder / "data_batch_1").write_bytes(pickle.dumps(Exploit()))
     with pytest.raises(UserError, match=r"data_batch_1 \(corrupt\).*bench data fetch cifar10"):
-        CIFAR10().split(0, tmp_path)  # the real checksums: every fixture file is "corrupt"
+        CIFAR10().split(0, RunContext(data_root=tmp_path))  # the real checksums: every fixture file is "corrupt"
     assert not marker.exists()
 
 
@@ -104,7 +105,7 @@ def test_truncated_and_missing_files_are_named(cifar10_root):
     (folder / "test_batch").write_bytes(data[: len(data) // 2])
     (folder / "batches.meta").unlink()
     with pytest.raises(UserError, match=r"test_batch \(corrupt\), batches.meta \(missing\)"):
-        CIFAR10().split(0, cifar10_root)
+        CIFAR10().split(0, RunContext(data_root=cifar10_root))
 
 
 def tar_of(folder, archive, extra=None):
@@ -133,7 +134,7 @@ def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):
     status, out, err = run_cli("data", "--data-root", str(data_root), "fetch", "cifar10", "--quiet")
     assert status == 0, err
     assert "cifar10: ready" in out
-    assert CIFAR10().split(0, data_root).sizes["train"] == 15
+    assert CIFAR10().split(0, RunContext(data_root=data_root)).sizes["train"] == 15
     status, out, _ = run_cli("data", "--data-root", str(data_root), "verify", "cifar10")
     assert status == 0 and out.count("ok") == 7
     status, out, _ = run_cli("data", "--data-root", str(data_root), "list")
@@ -174,7 +175,7 @@ def test_cifar10_vs_cifar100_has_one_anomaly_class_per_fine_class(tmp_path, monk
     monkeypatch.setattr(CIFAR100, "files", checksums_of(CIFAR100, c100))
     nnd = registry.datasets.get("cifar10-vs-cifar100").factory()
     assert not nnd.missing_files(tmp_path)
-    split = nnd.split(2, tmp_path)
+    split = nnd.split(2, RunContext(data_root=tmp_path))
     assert split.sizes == {"train": 15, "test": 2 + 100, "test_normal": 2, "test_anomalous": 100}
     assert len(set(split.anomaly_class[split.is_anomaly])) == 100  # each fine class alone
     scores = np.where(split.anomaly_class == "fine7", -1.0, np.arange(len(split.test), dtype=float))

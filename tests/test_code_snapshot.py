@@ -60,7 +60,7 @@ def test_snapshot_holds_the_packages_in_their_import_layout_and_is_reused(tmp_pa
 def test_a_job_started_in_the_snapshot_imports_nearbench_from_it(tmp_path):
     code_dir, frozen = snapshot(tmp_path / "code", CodeState(commit=None, dirty=[]))
     probe = (
-        "import json, bench, bench.methods, bench.datasets, bench.slurm.task\n"
+        "import json, bench, bench.methods, bench.datasets, bench.executors.slurm.task\n"
         "from bench.provenance import static_provenance\n"
         "p = static_provenance()\n"
         "print(json.dumps([bench.__file__, bench.methods.__file__, bench.datasets.__file__, p['code_dir'], p['code_sha256']]))\n"

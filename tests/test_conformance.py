@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from bench import registry
-from bench.cell import canonical_json
-from bench.detector import RunContext
+from bench.digest import canonical_json
+from bench.context import RunContext
 from bench.errors import NotFittedError
 from bench.images import ArrayImages, ConcatImages
 from bench.seeding import seed_everything

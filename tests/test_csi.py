@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from bench import registry
-from bench.detector import RunContext, no_progress
+from bench.context import RunContext, no_progress
 from bench.methods.csi import ROTATIONS, csi_scores, rotations, warmup_cosine
 from bench.plan import make_plan
-from bench.runner import RunSettings, run_cell
+from bench.settings import RunSettings
+from bench.worker import CellWorker
 from bench.seeding import seed_everything
 
 CSI = registry.methods.get("csi").factory
@@ -19,7 +20,7 @@ SMOKE = CSI.profiles["smoke"]
 
 @pytest.fixture(scope="module")
 def split():
-    return registry.datasets.get("digits").factory().split(0, root=None)
+    return registry.datasets.get("digits").factory().split(0, RunContext())
 
 
 def test_rotations_make_four_distinct_instances_per_image():
@@ -123,7 +124,7 @@ def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(split, tm
 
 def test_smoke_loss_falls_and_beats_chance(split, tmp_path):
     cell = make_plan("csi", "digits", classes="0").cells[0]
-    record = run_cell(cell, RunSettings(cache_dir=tmp_path))
+    record = CellWorker(tmp_path / "results", RunSettings(cache_dir=tmp_path))(cell)
     assert record["status"] == "ok", record.get("error")
     assert record["metrics"]["auroc"] > 0.75
     assert not (tmp_path / "checkpoints" / cell.key).exists()  # a finished cell leaves no checkpoint

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from bench import registry
+from bench.context import RunContext
 from bench.errors import UserError
 
 CUB = registry.datasets.get("cub200").factory
@@ -25,7 +26,7 @@ def root(tmp_path):
 
 
 def test_official_train_images_of_one_species_against_the_test_split(root):
-    split = CUB().split(0, root)
+    split = CUB().split(0, RunContext(data_root=root))
     assert split.sizes == {"train": 2, "test": 3, "test_normal": 1, "test_anomalous": 2}
     assert sorted(split.anomaly_class[split.is_anomaly]) == ["bird-002", "bird-003"]
     assert split.train[0].size == (7, 5)
@@ -34,12 +35,12 @@ def test_official_train_images_of_one_species_against_the_test_split(root):
 def test_inconsistent_tables_are_one_clear_error(root):
     (root / "CUB_200_2011" / "train_test_split.txt").write_text("1 1\n2 0\n")
     with pytest.raises(UserError, match="list different image ids"):
-        CUB().split(0, root)
+        CUB().split(0, RunContext(data_root=root))
     (root / "CUB_200_2011" / "images.txt").write_text("one two\n")
     with pytest.raises(UserError, match=r"images.txt:1: expected"):
-        CUB().split(0, root)
+        CUB().split(0, RunContext(data_root=root))
 
 
 def test_test_classes_limits_the_test_split(root):
-    split = CUB(test_classes=2).split(0, root)
+    split = CUB(test_classes=2).split(0, RunContext(data_root=root))
     assert split.sizes["test"] == 2 and set(split.anomaly_class[split.is_anomaly]) == {"bird-002"}

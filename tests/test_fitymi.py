@@ -10,7 +10,7 @@ import torch
 from bench import registry
 from bench.backbones import build_backbone
 from bench.datasets.digits import digit_images
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.images import ArrayImages
 from bench.methods.fitymi import FITYMI, freeze_blocks
 from tests.conftest import run_cli
@@ -61,7 +61,7 @@ def test_fakes_are_one_per_normal_image_from_the_named_generator(zeros, tmp_path
     fakes = smoke("fitymi-dcgan", generator_params={"train_steps": 5}).training_fakes(zeros, ctx)
     assert fakes.shape == (40, 8, 8, 3) and fakes.dtype == np.uint8
     assert [p.name.split("-")[0] for p in (tmp_path / "fakes").rglob("*.npy")] == ["dcgan"]
-    half = smoke("fitymi-wgan", fake_ratio=0.5, generator_params={"train_steps": 5}).training_fakes(zeros, ctx)
+    half = smoke("fitymi-wgan-gp", fake_ratio=0.5, generator_params={"train_steps": 5}).training_fakes(zeros, ctx)
     assert len(half) == 20
 
 

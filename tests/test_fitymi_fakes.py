@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bench import registry
+from bench.context import RunContext
 from bench.errors import UserError
 from tests.conftest import run_cli
 from tests.test_cifar import CIFAR10, checksums_of, write_cifar10
@@ -22,7 +23,7 @@ def test_real_class_against_its_fakes(root, name):
     adapter = registry.datasets.get(name).factory
     bank = np.stack([np.full((32, 32, 3), c, dtype=np.uint8) for c in range(10) for _ in range(4)])
     np.save(root / adapter.bank_file, bank)
-    split = adapter().split(6, root)
+    split = adapter().split(6, RunContext(data_root=root))
     assert split.sizes == {"train": 15, "test": 2 + 4, "test_normal": 2, "test_anomalous": 4}
     fakes = [np.asarray(split.test[i]) for i in np.flatnonzero(split.is_anomaly)]
     assert all((fake == 6).all() for fake in fakes)  # class 6's slice of the bank
@@ -33,13 +34,13 @@ def test_bank_format_is_checked(root):
     adapter = registry.datasets.get("cifar10-fsde").factory
     np.save(root / adapter.bank_file, np.zeros((15, 32, 32, 3), dtype=np.uint8))  # not 10 × n
     with pytest.raises(UserError, match="multiple of 10"):
-        adapter().split(0, root)
+        adapter().split(0, RunContext(data_root=root))
     np.save(root / adapter.bank_file, np.zeros((10, 32, 32, 3), dtype=np.float32))
     with pytest.raises(UserError, match="expected uint8"):
-        adapter().split(0, root)
+        adapter().split(0, RunContext(data_root=root))
     np.save(root / adapter.bank_file, np.array([{"a": 1}] * 10, dtype=object))
     with pytest.raises(UserError, match="not a plain .npy"):
-        adapter().split(0, root)
+        adapter().split(0, RunContext(data_root=root))
 
 
 def test_missing_bank_explains_how_to_make_one(tmp_path, results):

@@ -8,6 +8,7 @@ from PIL import Image
 from scipy.io import savemat
 
 from bench import registry
+from bench.context import RunContext
 from bench.datafiles import DataFile
 from bench.errors import UserError
 
@@ -31,14 +32,15 @@ def root(tmp_path, monkeypatch):
 
 
 def test_train_and_val_of_one_class_against_the_test_split(root):
-    split = FLOWERS().split(0, root)  # class 0 = label 1: ids 1, 2 in train/val; 7, 10 in test
+    split = FLOWERS().split(0, RunContext(data_root=root))  # class 0 = label 1: ids 1, 2 in train/val; 7, 10 in test
     assert split.sizes == {"train": 2, "test": 6, "test_normal": 2, "test_anomalous": 4}
-    assert sorted(set(split.anomaly_class[split.is_anomaly])) == ["flower-002", "flower-003"]
-    only_train = FLOWERS(train_splits=("train",)).split(0, root)
+    assert split.class_name == "pink primrose"  # the names published with the dataset
+    assert sorted(set(split.anomaly_class[split.is_anomaly])) == ["canterbury bells", "hard-leaved pocket orchid"]
+    only_train = FLOWERS(train_splits=("train",)).split(0, RunContext(data_root=root))
     assert only_train.sizes["train"] == 1
 
 
 def test_a_changed_label_file_is_refused(root):
     savemat(root / "flowers-102" / "imagelabels.mat", {"labels": np.ones(12)})
     with pytest.raises(UserError, match=r"imagelabels.mat \(corrupt\)"):
-        FLOWERS().split(0, root)
+        FLOWERS().split(0, RunContext(data_root=root))

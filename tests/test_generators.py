@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bench.datasets.digits import digit_images
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.errors import UserError
 from bench.generators import generator_params, generators, make_generator
 from bench.generators.bank import BankRequest, fake_bank
@@ -56,7 +56,7 @@ def test_gans_move_their_fakes_towards_the_class(threes, name, steps):
         before = mean_image_error(untrained.sample(200, RunContext()), threes)
         after = mean_image_error(learned.sample(200, RunContext()), threes)
     assert after < 0.5 * before
-    assert len(learned.loss_history_) == len(learned.critic_history_) == steps
+    assert len(learned.loss_history_) == len(getattr(learned, f"{learned.adversary}_history_")) == steps
 
 
 def test_rgb_images_give_rgb_fakes(rng):

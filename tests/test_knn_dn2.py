@@ -5,8 +5,9 @@ import pytest
 
 from bench import registry
 from bench.backbones import build_backbone
-from bench.detector import RunContext
-from bench.features import FeatureSpec, run_network
+from bench.context import RunContext
+from bench.features import FeatureSpec
+from bench.loading import run_network
 from bench.knn import knn_score
 
 
@@ -35,7 +36,7 @@ def brute_force_dn2(train_features, test_features, k=2):
 
 def test_dn2_on_digits_equals_brute_force_knn_on_the_same_features():
     benchmark = registry.datasets.get("digits").factory()
-    split = benchmark.split(4, root=None)
+    split = benchmark.split(4, RunContext())
     test = split.test.subset(range(0, len(split.test), 7), key=None)
     params = dict(registry.methods.get("dn2").factory.profiles["smoke"])
     ctx = RunContext(seed=3)

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from bench import registry
+from bench.context import RunContext
 from bench.errors import UserError
 
 MVTEC = registry.datasets.get("mvtec").factory
@@ -31,7 +32,7 @@ def write_category(root, category="screw", mode="L"):
 
 def test_split_of_one_category_reads_lazily(tmp_path):
     write_category(tmp_path)
-    split = MVTEC().split(MVTEC.classes.index("screw"), tmp_path)
+    split = MVTEC().split(MVTEC.classes.index("screw"), RunContext(data_root=tmp_path))
     assert split.sizes == {"train": 5, "test": 5, "test_normal": 2, "test_anomalous": 3}
     assert sorted(split.anomaly_class[split.is_anomaly]) == ["scratch_head", "scratch_head", "thread_top"]
     assert split.train[0].mode == "RGB"  # grayscale categories come back as RGB
@@ -50,7 +51,7 @@ def test_broken_layout_is_one_clear_error(tmp_path):
     for mask in (base / "ground_truth" / "thread_top").iterdir():
         mask.unlink()
     with pytest.raises(UserError, match="is not an MVTec AD category"):
-        MVTEC().split(MVTEC.classes.index("screw"), tmp_path)
+        MVTEC().split(MVTEC.classes.index("screw"), RunContext(data_root=tmp_path))
 
 
 def test_only_the_selected_categories_must_be_present(tmp_path):

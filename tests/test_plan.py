@@ -5,7 +5,8 @@ import pytest
 
 from bench import registry
 from bench.benchmark import Benchmark
-from bench.detector import Detector, Requirement
+from bench.detector import Detector
+from bench.requirements import Requirement
 from bench.errors import UserError
 from bench.plan import Override, make_plan
 from tests.conftest import registered, run_cli

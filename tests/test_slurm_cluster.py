@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.slurm import scheduler
-from bench.slurm.sweeps import Sweep
+from bench.executors.slurm import scheduler
+from bench.executors.slurm.state import Sweep
 from bench.store import Store
 from tests.conftest import run_cli
 

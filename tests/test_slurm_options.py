@@ -8,9 +8,9 @@ import pytest
 
 from bench.cell import Cell
 from bench.errors import UserError
-from bench.slurm.options import SlurmOptions, parse_sbatch, parse_time, sbatch_script, signal_delay_s
-from bench.slurm.packing import default_packing, estimate_cell_seconds, pack
-from bench.slurm.profiles import cluster_options
+from bench.executors.slurm.options import SlurmOptions, parse_sbatch, parse_time, sbatch_script, signal_delay_s
+from bench.executors.slurm.packing import default_packing, estimate_cell_seconds, pack
+from bench.executors.slurm.profiles import cluster_options
 from bench.store import Store
 from tests.conftest import run_cli
 

@@ -4,11 +4,11 @@ array task's own loop; the cluster itself is exercised in test_slurm_cluster.py.
 import cloudpickle
 
 from bench.cell import Cell
-from bench.executors.base import CellWorker
+from bench.worker import CellWorker
 from bench.plan import make_plan
-from bench.runner import RunSettings
-from bench.slurm.sweeps import Submission, Sweep, Task, cell_statuses, sweep_id
-from bench.slurm.task import SlurmTask
+from bench.settings import RunSettings
+from bench.executors.slurm.state import Submission, Sweep, Task, cell_statuses, sweep_id
+from bench.executors.slurm.task import SlurmTask
 from bench.store import Store
 from tests.conftest import run_cli
 

@@ -7,6 +7,7 @@ import pytest
 from scipy.io import savemat
 
 from bench import registry
+from bench.context import RunContext
 from bench.datafiles import DataFile
 from bench.errors import UserError
 
@@ -28,7 +29,7 @@ def test_split_from_mat_files(tmp_path, monkeypatch):
     folder = write_svhn(tmp_path / "svhn")
     files = tuple(DataFile(f.path, md5=hashlib.md5((folder / f.path).read_bytes()).hexdigest()) for f in SVHN.files)
     monkeypatch.setattr(SVHN, "files", files)
-    split = SVHN().split(0, tmp_path)
+    split = SVHN().split(0, RunContext(data_root=tmp_path))
     assert split.sizes == {"train": 3, "test": 20, "test_normal": 2, "test_anomalous": 18}
     assert np.asarray(split.test[0]).shape == (32, 32, 3)
     assert sorted(set(split.anomaly_class[split.is_anomaly])) == [str(d) for d in range(1, 10)]
@@ -37,4 +38,4 @@ def test_split_from_mat_files(tmp_path, monkeypatch):
 def test_wrong_files_are_refused(tmp_path):
     write_svhn(tmp_path / "svhn")
     with pytest.raises(UserError, match=r"train_32x32.mat \(corrupt\)"):
-        SVHN().split(0, tmp_path)
+        SVHN().split(0, RunContext(data_root=tmp_path))

@@ -7,7 +7,7 @@ import torch
 
 from bench import registry
 from bench.backbones import build_backbone, load_state_dict_into
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.errors import UserError
 from bench.seeding import seed_everything
 from bench.training import train_only
@@ -16,7 +16,7 @@ from bench.losses import nt_xent
 
 @pytest.fixture(scope="module")
 def train():
-    return registry.datasets.get("digits").factory().split(1, root=None).train
+    return registry.datasets.get("digits").factory().split(1, RunContext()).train
 
 
 def fit(name, train, **params):

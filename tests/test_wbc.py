@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from bench import registry
+from bench.context import RunContext
 from bench.errors import UserError
 
 WBC = registry.datasets.get("wbc").factory
@@ -24,14 +25,14 @@ def root(tmp_path):
 
 
 def test_seeded_fraction_of_neutrophils_against_the_rest(root):
-    split = WBC().split(0, root)
+    split = WBC().split(0, RunContext(data_root=root))
     assert split.sizes == {"train": 7, "test": 3 + 3 + 2 + 2, "test_normal": 3, "test_anomalous": 7}
     assert "basophil" not in set(split.anomaly_class)
-    assert [p for p in split.train.paths] == [p for p in WBC().split(0, root).train.paths]  # seeded
+    assert [p for p in split.train.paths] == [p for p in WBC().split(0, RunContext(data_root=root)).train.paths]  # seeded
     assert split.train[0].mode == "RGB"
 
 
 def test_bad_csv_is_one_clear_error(root):
     (root / "segmentation_WBC" / "Class Labels of Dataset 1.csv").write_text("id;label\n1;1\n")
     with pytest.raises(UserError, match="expected columns"):
-        WBC().split(0, root)
+        WBC().split(0, RunContext(data_root=root))

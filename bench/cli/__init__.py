@@ -1,10 +1,15 @@
-"""`bench`: the command line. Each subcommand is a module with `add_parser` and `main`."""
+"""`bench`: the command line. Each subcommand is a module with `add_parser` and `main`.
+
+Command modules import only what building their parser needs; torch, pandas and the plug-ins
+load inside `main`, so `bench --help` and `bench list` start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import warnings
 
 from bench import __version__
 from bench.errors import UserError
@@ -40,10 +45,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return args.func(args)
     except UserError as error:
         print(f"bench {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"bench {args.command}: interrupted; finished cells keep their records", file=sys.stderr)
         return 130
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a deprecated name, a library's notice) as one line on stderr."""
+    print(f"bench: warning: {message}", file=sys.stderr)

@@ -20,8 +20,8 @@ def add_parser(subparsers) -> None:
 
 
 def main(args) -> int:
-    from bench.slurm import scheduler
-    from bench.slurm.sweeps import Sweep
+    from bench.executors.slurm import scheduler
+    from bench.executors.slurm.state import Sweep
 
     sweep = Sweep.load(paths.results_dir(args.results), args.sweep)
     scheduler.require()

@@ -26,6 +26,7 @@ def add_parser(subparsers) -> None:
     fetch.set_defaults(func=fetch_command)
 
 
+# -- compute ---------------------------------------------------------------------------------
 def _size(benchmark, root) -> str:
     """Size of the benchmark's declared files that are present."""
     folder = benchmark.data_dir(root)
@@ -47,16 +48,41 @@ def _state(benchmark, root) -> str:
     return "incomplete" if MISSING in statuses else "present"
 
 
-def list_command(args) -> int:
-    from tabulate import tabulate
-
-    root = paths.data_root(args.data_root)
+def data_rows(root) -> list[list[str]]:
+    """[dataset, groups, state, path, size] for every registered benchmark."""
     rows = []
     for entry in registry.datasets.entries():
         benchmark = entry.factory()
-        folder = benchmark.data_dir(root)
+        embedded = benchmark.embedded
         rows.append([entry.name, ", ".join(entry.groups), _state(benchmark, root),
-                     "-" if benchmark.embedded else str(folder), "-" if benchmark.embedded else _size(benchmark, root)])
+                     "-" if embedded else str(benchmark.data_dir(root)), "-" if embedded else _size(benchmark, root)])
+    return rows
+
+
+def verification(names: list[str], root) -> list[tuple[str, str, str]]:
+    """(dataset, status, path) for every declared file of the named datasets (default: every
+    dataset with some data); embedded ones have one row with status `embedded`."""
+    if not names:
+        names = [
+            e.name for e in registry.datasets.entries()
+            if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())
+        ]
+    rows = []
+    for name in names:
+        benchmark = registry.datasets.get(name).factory()
+        if benchmark.embedded:
+            rows.append((benchmark.name, "embedded", ""))
+            continue
+        folder = benchmark.data_dir(root)
+        rows += [(benchmark.name, f.status(folder), str(folder / f.path)) for f in benchmark.data_files()]
+    return rows
+
+
+# -- commands (render) ------------------------------------------------------------------------
+def list_command(args) -> int:
+    from tabulate import tabulate
+
+    rows = data_rows(paths.data_root(args.data_root))
     print(tabulate(rows, headers=["dataset", "groups", "data", "path", "size"], tablefmt="simple"))
     print("`bench data verify` checks checksums; `bench data fetch NAME` gets a dataset.")
     return 0
@@ -65,23 +91,10 @@ def list_command(args) -> int:
 def verify_command(args) -> int:
     from bench.datafiles import OK
 
-    root = paths.data_root(args.data_root)
-    names = [registry.datasets.get(n).name for n in args.names] or [
-        e.name
-        for e in registry.datasets.entries()
-        if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())
-    ]
-    problems = 0
-    for name in names:
-        benchmark = registry.datasets.get(name).factory()
-        if benchmark.embedded:
-            print(f"{name}: embedded, nothing to verify")
-            continue
-        folder = benchmark.data_dir(root)
-        for data_file in benchmark.data_files():
-            status = data_file.status(folder)
-            problems += status != OK
-            print(f"{name}: {status:7s} {folder / data_file.path}")
+    rows = verification(args.names, paths.data_root(args.data_root))
+    for name, status, path in rows:
+        print(f"{name}: embedded, nothing to verify" if status == "embedded" else f"{name}: {status:7s} {path}")
+    problems = sum(status not in (OK, "embedded") for _, status, _ in rows)
     if problems:
         print(f"{problems} file(s) missing or corrupt: `bench data fetch NAME` replaces them", file=sys.stderr)
     return 1 if problems else 0

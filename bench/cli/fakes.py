@@ -56,42 +56,40 @@ def parse_overrides(texts: list[str]) -> dict:
     return overrides
 
 
-def progress_bar(iterable, total=None, desc=None):
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
-
-
 def main(args) -> int:
     from bench import registry
+    from bench.context import RunContext, no_progress
     from bench.devices import resolve_device
-    from bench.detector import RunContext, no_progress
     from bench.errors import UserError
     from bench.generators import generator_params
     from bench.generators.bank import BankRequest, fake_bank
     from bench.plan import parse_classes
+    from bench.progress import progress_bar
 
     if args.n is not None and args.n < 1:
         raise UserError("--n must be at least 1")
     params = generator_params(args.generator, args.profile, parse_overrides(args.overrides))
     benchmark = registry.datasets.get(args.dataset).factory()
-    classes = parse_classes(args.classes, args.dataset, benchmark.classes)
     data_root = paths.data_root(args.data_root)
+    names = benchmark.class_names(data_root)
+    classes = parse_classes(args.classes, args.dataset, names)
     missing = benchmark.missing_files(data_root, classes)
     if missing:
         raise UserError(f"{args.dataset}: {len(missing)} file(s) missing, e.g. {missing[0]}: `bench data fetch {args.dataset}`")
-    ctx = RunContext(
-        seed=args.seed,
-        device=resolve_device(args.device),
-        cache_dir=paths.cache_dir(),
-        progress=no_progress if args.quiet else progress_bar,
-    )
     for normal_class in classes:
-        train = benchmark.split(normal_class, data_root).train
+        ctx = RunContext(
+            seed=args.seed,
+            normal_class=normal_class,
+            device=resolve_device(args.device),
+            data_root=data_root,
+            cache_dir=paths.cache_dir(),
+            progress=no_progress if args.quiet else progress_bar,
+        )
+        train = benchmark.split(normal_class, ctx).train
         request = BankRequest(args.generator, params, args.n or len(train), args.seed)
         bank, path = fake_bank(train, request, ctx)
         where = path if path is not None else "(not cached: this dataset's images have no cache key)"
-        print(f"{args.dataset} class {benchmark.classes[normal_class]}: {len(bank)} fakes {bank.shape[1]}×{bank.shape[2]} from "
+        print(f"{args.dataset} class {names[normal_class]}: {len(bank)} fakes {bank.shape[1]}×{bank.shape[2]} from "
               f"{args.generator} → {where}")
         if path is not None:
             print(f"  grid: {path.with_suffix('.png')}")

@@ -7,6 +7,7 @@ same --methods, --datasets, --profile and --set as the sweep.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 
 from bench import paths, registry
 
@@ -29,28 +30,46 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=main)
 
 
-def main(args) -> int:
-    from bench.datafiles import fetch_benchmark, manual_steps
-    from bench.errors import UserError
+@dataclass
+class Needs:
+    """What a sweep lacks: weights to fetch, user inputs no command can fetch, datasets."""
+
+    weights: dict = field(default_factory=dict)  # path → (requirement, methods)
+    user_inputs: dict = field(default_factory=dict)  # method → what it lacks
+    datasets: list = field(default_factory=list)  # benchmarks whose data is missing
+
+
+def needs_of(args) -> Needs:
+    """Compute what the sweep described by `args` lacks (nothing is fetched)."""
     from bench.plan import select, user_inputs_of_unnamed
 
     data_root = paths.data_root(args.data_root)
     selection = select(args.methods, args.datasets, profile=args.profile, overrides=args.overrides)
-    missing = selection.missing_weights(data_root)
-    for name, lacking in user_inputs_of_unnamed(missing, selection.named_methods).items():
+    weights = selection.missing_weights(data_root)
+    user_inputs = user_inputs_of_unnamed(weights, selection.named_methods)
+    return Needs(weights, user_inputs, [selection.benchmark(name) for name in selection.missing_data(data_root)])
+
+
+def main(args) -> int:
+    from bench.datafiles import fetch_benchmark, manual_steps
+    from bench.errors import UserError
+
+    data_root = paths.data_root(args.data_root)
+    needs = needs_of(args)
+    for name, lacking in needs.user_inputs.items():
         print(f"notice: {name} needs {lacking}; nothing to fetch", file=sys.stderr)
-    for path, (requirement, users) in missing.items():
+    for path, (requirement, users) in needs.weights.items():
         if requirement.fetch is None:
             raise UserError(f"{requirement.what} for {', '.join(users)} not found at {path}: {requirement.how_to_get}")
+    for path, (requirement, users) in needs.weights.items():
         print(f"fetching {requirement.what} for {', '.join(users)} → {path}", file=sys.stderr)
         requirement.fetch()
     fetched, manual = [], []
-    for name in selection.missing_data(data_root):
-        benchmark = selection.benchmark(name)
-        print(f"fetching dataset {name} → {benchmark.data_dir(data_root)}", file=sys.stderr)
+    for benchmark in needs.datasets:
+        print(f"fetching dataset {benchmark.name} → {benchmark.data_dir(data_root)}", file=sys.stderr)
         (fetched if fetch_benchmark(benchmark, data_root, progress=not args.quiet) else manual).append(benchmark)
     for benchmark in manual:
         print(manual_steps(benchmark, data_root))
-    print(f"{len(missing)} weight file(s) and {len(fetched)} dataset(s) fetched; "
+    print(f"{len(needs.weights)} weight file(s) and {len(fetched)} dataset(s) fetched; "
           f"{len(manual)} dataset(s) to fetch by hand")
     return 1 if manual else 0

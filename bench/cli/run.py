@@ -1,15 +1,19 @@
-"""`bench run`: plan a sweep, check it, skip what is done, run the rest, record every cell."""
+"""`bench run`: plan a sweep, check it, skip what is done, run the rest, record every cell.
+
+One path for every executor: plan → the executor's `prepare` (its checks; nothing runs) →
+`run_sweep` (submit, follow, summarise). `plan_run` computes, `main` renders.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 
 from bench import paths, registry
 from bench.cli import run_slurm
-from bench.devices import check_device_name, resolve_device
-from bench.executors import EXECUTORS, choose_executor, make_executor
 
+EXECUTORS = ("auto", "inline", "local", "slurm")
 EPILOG = """\
 SPEC is a comma list of names, globs and groups; a leading '-' removes: 'all,-csi', 'pyod-*'.
 Groups: all, and those `bench list groups` shows (embedded: the data shipped with nearbench).
@@ -49,89 +53,129 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--executor", default="auto", choices=EXECUTORS,
                         help="inline: this process (for debugging); local: a pool of worker processes; "
                         "slurm: job arrays on a SLURM cluster (see below); "
-                        "auto (default): local on a multi-core CPU with many cells, else inline")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes for --executor local (default: CPU count)")
+                        "auto (default): local on a multi-core CPU with many cells (or with --workers), else inline")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes of --executor local (default: CPU count)")
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
     parser.add_argument("--dry-run", action="store_true", help="print the cells, marked done or pending, and run nothing")
     parser.add_argument("--strict", action="store_true", help="make missing data of datasets (and missing fake banks of methods) reached through a group an error")
-    parser.add_argument("--no-cache", action="store_true", help="compute backbone features afresh instead of using the feature cache")
+    parser.add_argument("--no-cache", action="store_true", help="use no on-disk cache: backbone features, fake banks "
+                        "and checkpoints are computed afresh and not kept")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     run_slurm.add_arguments(parser)
     parser.set_defaults(func=main)
 
 
-def main(args) -> int:
+@dataclass
+class PlannedRun:
+    """Everything `bench run` decided before running anything."""
+
+    plan: object
+    store: object
+    done: set[str]
+    pending: list
+    notices: list[str] = field(default_factory=list)
+    executor: object = None  # None when nothing is pending
+    preparation: object = None
+    settings: object = None
+
+
+def _executor_name(args) -> str:
     from bench.errors import UserError
-    from bench.plan import make_plan
-    from bench.runner import RunSettings
+
+    name = "slurm" if args.cluster and args.executor == "auto" else args.executor
+    slurm_only = run_slurm.given(args)
+    if slurm_only and name != "slurm":
+        raise UserError(f"{slurm_only[0]} applies to --executor slurm only: drop it, or add --executor slurm")
+    return name
+
+
+def plan_run(args) -> PlannedRun:
+    """Plan the sweep, find what is done, build and prepare the executor; UserError on any
+    mistake, before anything runs or is written."""
+    from bench.devices import check_device_name, resolve_device
+    from bench.errors import UserError
+    from bench.executors import choose_executor, make_executor
+    from bench.plan import gpu_profile_notice, make_plan
+    from bench.settings import RunSettings
     from bench.store import Store
-    from bench.sweep import Summary, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
     if args.loader_workers is not None and args.loader_workers < 0:
         raise UserError("--loader-workers must be 0 or more")
-    executor = "slurm" if args.cluster and args.executor == "auto" else args.executor
-    slurm_only = run_slurm.given(args)
-    if slurm_only and executor != "slurm":
-        raise UserError(f"{slurm_only[0]} applies to --executor slurm (or name a profile with --cluster)")
-    if executor == "slurm":  # options checked, the device resolved on the nodes
-        options = run_slurm.options_from(args)
+    name = _executor_name(args)
     device = check_device_name(args.device)  # resolved (importing torch) only once cells are pending
     data_root = paths.data_root(args.data_root)
     plan = make_plan(
-        args.methods,
-        args.datasets,
-        classes=args.classes,
-        seeds=args.seeds,
-        profile=args.profile,
-        overrides=args.overrides,
-        data_root=data_root,
-        strict=args.strict,
+        args.methods, args.datasets, classes=args.classes, seeds=args.seeds, profile=args.profile,
+        overrides=args.overrides, data_root=data_root, strict=args.strict,
     )
+    notices = []
     if plan.skipped:
-        listing = "; ".join(f"{name} (`bench data fetch {name}`)" for name in plan.skipped)
-        print(f"notice: skipping datasets whose data is missing: {listing}", file=sys.stderr)
-    for name, lacking in plan.skipped_methods.items():
-        print(f"notice: skipping method {name}: it needs {lacking} (name it to make this an error)", file=sys.stderr)
+        listing = "; ".join(f"{dataset} (`bench data fetch {dataset}`)" for dataset in plan.skipped)
+        notices.append(f"notice: skipping datasets whose data is missing: {listing}")
+    notices += [f"notice: skipping method {method}: it needs {lacking} (name it to make this an error)"
+                for method, lacking in plan.skipped_methods.items()]
     store = Store(paths.results_dir(args.results))
     done = set() if args.rerun else {cell.key for cell in plan.cells if store.is_done(cell)}
-    pending = [cell for cell in plan.cells if cell.key not in done]
+    run = PlannedRun(plan, store, done, [cell for cell in plan.cells if cell.key not in done], notices)
+    if not run.pending:
+        return run
 
+    settings = RunSettings(device=device, loader_workers=args.loader_workers, data_root=data_root,
+                           cache_dir=paths.cache_dir(), use_cache=not args.no_cache)
+    if name == "slurm":  # the device is resolved on the nodes
+        request = run_slurm.request_from(args, plan_keys=[c.key for c in plan.cells], results_root=store.root,
+                                         device=device)
+        run.settings = RunSettings(device=device, loader_workers=args.loader_workers, data_root=data_root.resolve(),
+                                   cache_dir=settings.cache_dir.resolve(), use_cache=settings.use_cache)
+        run.executor = make_executor("slurm", slurm=request)
+        on_cpu = not request.options.asks_for_gpus()
+    else:
+        device = resolve_device(device)  # a GPU asked for must be here, before anything runs or is written
+        name = choose_executor(name, cells=len(run.pending), device=device, workers=args.workers)
+        run.settings = RunSettings(device=device, loader_workers=args.loader_workers, data_root=data_root,
+                                   cache_dir=settings.cache_dir, use_cache=settings.use_cache,
+                                   show_progress=not args.quiet and name == "inline")
+        run.executor = make_executor(name, workers=args.workers)
+        on_cpu = device == "cpu"
+    notice = gpu_profile_notice(run.pending) if on_cpu else None
+    run.notices += [notice] if notice else []
+    run.preparation = run.executor.prepare(run.pending)
+    run.notices += [f"notice: {line}" for line in run.preparation.notices]
+    return run
+
+
+def main(args) -> int:
+    from bench.executors.drive import Summary, run_sweep
+
+    run = plan_run(args)
+    for notice in run.notices:
+        print(notice, file=sys.stderr)
     if args.dry_run:
-        for cell in plan.cells:
-            print(f"{'done   ' if cell.key in done else 'pending'}  {cell.key}")
-        print(f"{len(plan.cells)} cells: {len(done)} done, {len(pending)} pending")
-        if executor != "slurm" or not pending:
-            return 0
-    if not pending:
-        print(Summary(skipped=len(done)).line(store))
+        for cell in run.plan.cells:
+            print(f"{'done   ' if cell.key in run.done else 'pending'}  {cell.key}")
+        print(f"{len(run.plan.cells)} cells: {len(run.done)} done, {len(run.pending)} pending")
+        if run.preparation is not None:
+            print(f"{run.executor.name}: would run {run.preparation.description}")
         return 0
-    if executor == "slurm":
-        settings = RunSettings(
-            device=device,
-            loader_workers=args.loader_workers,
-            data_root=data_root.resolve(),
-            cache_dir=None if args.no_cache else paths.cache_dir().resolve(),
-        )
-        return run_slurm.run_on_slurm(args, options, plan, pending, len(done), store, settings)
-
-    device = resolve_device(device)  # a GPU asked for must be here, before anything runs or is written
-    executor = choose_executor(executor, cells=len(pending), device=device)
-    settings = RunSettings(
-        device=device,
-        loader_workers=args.loader_workers,
-        data_root=data_root,
-        cache_dir=None if args.no_cache else paths.cache_dir(),
-        show_progress=not args.quiet and executor == "inline",
-    ).placed()
-    summary = run_sweep(
-        pending,
-        make_executor(executor, workers=args.workers),
-        store,
-        settings,
-        skipped=len(done),
-        progress=not args.quiet,
-    )
-    print(summary.line(store))
+    if not run.pending:
+        print(Summary(skipped=len(run.done)).line(run.store))
+        return 0
+    if not run.preparation.cells:
+        print(run.preparation.description)
+        return 0
+    if run.executor.wait and not args.quiet:
+        print(f"{run.executor.name}: {run.preparation.description}", file=sys.stderr)
+    try:
+        summary = run_sweep(run.preparation.cells, run.executor, run.store, run.settings,
+                            skipped=len(run.done), progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"bench run: {run.executor.interrupted()}", file=sys.stderr)
+        return 130
+    if summary.submitted:
+        print(f"{run.executor.name}: submitted {run.preparation.description}")
+        print("\n".join(summary.submitted))
+        return 0
+    print(summary.line(run.store))
     return 1 if summary.failed else 0

@@ -29,16 +29,16 @@ def add_parser(subparsers) -> None:
 
 def status_of(sweep, store):
     """The sweep's cell statuses (the queue first, then the records), and whether squeue answered."""
-    from bench.slurm import scheduler
-    from bench.slurm.sweeps import cell_statuses
+    from bench.executors.slurm import scheduler
+    from bench.executors.slurm.state import cell_statuses
 
     queue = scheduler.queue(sweep.job_name)
     return cell_statuses(sweep, store, queue), queue is not None
 
 
 def render(sweep, statuses, lines: int) -> str:
-    from bench.executors.slurm import tail
-    from bench.slurm.sweeps import STATUSES
+    from bench.executors.slurm.executor import tail
+    from bench.executors.slurm.state import STATUSES
 
     counts = Counter(s.status for s in statuses)
     last = sweep.submissions[-1] if sweep.submissions else None
@@ -68,7 +68,7 @@ def render(sweep, statuses, lines: int) -> str:
 
 def main(args) -> int:
     from bench.errors import UserError
-    from bench.slurm.sweeps import Sweep
+    from bench.executors.slurm.state import Sweep
     from bench.store import Store
 
     results = paths.results_dir(args.results)

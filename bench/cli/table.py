@@ -6,7 +6,9 @@ import fnmatch
 import sys
 
 from bench import paths, registry
-from bench.table import FORMATS, METRICS
+from bench.metrics import METRICS
+
+FORMATS = ("markdown", "latex", "csv", "html")
 
 
 def add_parser(subparsers) -> None:
@@ -44,7 +46,8 @@ def _filter(names, spec: str | None, reg: registry.Registry):
 
 def main(args) -> int:
     from bench.errors import UserError
-    from bench.store import FAILED, Store
+    from bench.records import FAILED
+    from bench.store import Store
     from bench.table import long_frame, render
 
     store = Store(paths.results_dir(args.results))

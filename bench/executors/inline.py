@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 from bench.cell import Cell
-from bench.executors.base import CellHandle, CellWorker, Executor
+from bench.execution import CellHandle, Executor, Preparation
+from bench.worker import CellWorker
 
 
 class InlineHandle(CellHandle):
@@ -27,6 +28,9 @@ class InlineHandle(CellHandle):
 
 class InlineExecutor(Executor):
     name = "inline"
+
+    def prepare(self, cells: Sequence[Cell]) -> Preparation:
+        return Preparation(list(cells), f"{len(cells)} cell(s) one after another in this process")
 
     def submit(self, cells: Sequence[Cell], worker: CellWorker) -> list[CellHandle]:
         return [InlineHandle(cell, worker) for cell in cells]

@@ -12,7 +12,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Iterator, Sequence
 
 from bench.cell import Cell
-from bench.executors.base import CellHandle, CellWorker, Executor, limit_threads
+from bench.execution import CellHandle, Executor, Preparation
+from bench.worker import CellWorker, limit_threads
 
 
 class FutureHandle(CellHandle):
@@ -34,9 +35,17 @@ class LocalExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
+    def _shape(self, cells: int) -> tuple[int, int]:
+        """(worker processes, threads each) for `cells` cells."""
+        workers = max(1, min(self.workers, cells))
+        return workers, max(1, (os.cpu_count() or 1) // workers)
+
+    def prepare(self, cells: Sequence[Cell]) -> Preparation:
+        workers, threads = self._shape(len(cells))
+        return Preparation(list(cells), f"{len(cells)} cell(s) in {workers} worker process(es) of {threads} thread(s)")
+
     def submit(self, cells: Sequence[Cell], worker: CellWorker) -> list[CellHandle]:
-        workers = max(1, min(self.workers, len(cells)))
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        workers, threads = self._shape(len(cells))
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),

@@ -1,5 +1,5 @@
 """Fake generators: models trained on one normal class whose samples serve as
-near-distribution anomalies — FITYMI's fine-tuning data and the embedded near sets.
+near-distribution anomalies — FITYMI's fine-tuning data and the near-distribution sets.
 
 Methods and datasets both use this package; it knows about neither. Generators register
 like methods (`@register_generator`, entry point group `nearbench.generators`);
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bench.errors import UserError
 from bench.generators.base import Generator, validate_generator_class
-from bench.params import resolve_params
+from bench.params import resolve_profile
 from bench.registry import Registry
 
 generators = Registry("generator", "bench.generators", "nearbench.generators", validate_generator_class)
@@ -21,16 +20,9 @@ register_generator = generators.register
 
 
 def generator_params(name: str, profile: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The resolved hyper-parameters of generator `name` under `profile`, plus overrides."""
-    cls = generators.get(name).factory
-    if profile not in cls.profiles:
-        raise UserError(f"generator {name} has no profile {profile!r} (it has: {', '.join(cls.profiles)})")
-    try:
-        params = resolve_params(cls, {**cls.profiles[profile], **(overrides or {})})
-        cls.check_params(params, profile)
-    except ValueError as error:
-        raise UserError(f"generator {name}: {error}") from None
-    return params
+    """The resolved hyper-parameters of generator `name` under `profile`, plus overrides;
+    UserError for an unknown generator, profile or parameter, or a value no run could use."""
+    return resolve_profile("generator", name, generators.get(name).factory, profile, overrides)
 
 
 def make_generator(name: str, profile: str, overrides: Mapping[str, Any] | None = None) -> Generator:

@@ -16,8 +16,7 @@ stream "method", so a method never trains on the fakes it is tested on.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -26,8 +25,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from bench.atomic import atomic_file
-from bench.detector import RunContext
+from bench.atomic import atomic_write, write_json
+from bench.context import RunContext
+from bench.digest import digest
 from bench.errors import UserError
 from bench.images import ImageSet
 
@@ -58,17 +58,15 @@ class BankRequest:
 
     def torch_seed(self) -> int:
         """The seed the generator runs under: one per (seed, stream)."""
-        digest = hashlib.sha256(f"{self.stream}:{self.seed}".encode()).digest()
-        return int.from_bytes(digest[:4], "little")
+        return int(digest(f"{self.stream}:{self.seed}", 8), 16)
 
     def digest(self, images: ImageSet) -> str:
-        identity = self.identity(images)
-        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        return digest(self.identity(images), 12)
 
-    def path(self, cache_dir: Path, images: ImageSet) -> Path:
-        digest = self.digest(images)
-        folder = re.sub(r"[^A-Za-z0-9._-]+", "_", str(images.key))
-        return Path(cache_dir) / "fakes" / folder / f"{self.name}-{digest}-{self.stream}-s{self.seed}-n{self.n}.npy"
+    def path(self, folder: Path, images: ImageSet) -> Path:
+        """The bank's file under the fake-bank cache `folder`."""
+        subfolder = re.sub(r"[^A-Za-z0-9._-]+", "_", str(images.key))
+        return Path(folder) / subfolder / f"{self.name}-{self.digest(images)}-{self.stream}-s{self.seed}-n{self.n}.npy"
 
 
 def make_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[np.ndarray, dict]:
@@ -85,17 +83,19 @@ def make_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[
     report = {
         "fit_s": fitted - start,
         "sample_s": time.perf_counter() - fitted,
-        "loss_history": generator.loss_history_,
+        "loss_history": [x if math.isfinite(x) else None for x in generator.loss_history_],  # JSON has no NaN
     }
     return bank, report
 
 
 def fake_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[np.ndarray, Path | None]:
-    """The bank for `request` on `images`: cached under `ctx.cache_dir` when the image set has
-    a key, else made afresh. Returns the bank and its file (None when not cached)."""
-    if ctx.cache_dir is None or images.key is None:
+    """The bank for `request` on `images`: cached under the run's fake-bank cache when the image
+    set has a key and caching is on, else made afresh. Returns the bank (uint8 N×H×W×3) and
+    its file (None when not cached)."""
+    folder = ctx.cache("fakes")
+    if folder is None or images.key is None:
         return make_bank(images, request, ctx)[0], None
-    path = request.path(ctx.cache_dir, images)
+    path = request.path(folder, images)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
         if path.exists():
@@ -105,9 +105,8 @@ def fake_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[
                 pass  # unreadable: made again and replaced
         bank, report = make_bank(images, request, ctx)
         write_grid(bank, path.with_suffix(".png"))
-        with atomic_file(path.with_suffix(".json"), "w") as handle:
-            json.dump({**request.identity(images), **report}, handle, indent=1, default=str)
-        with atomic_file(path) as handle:
+        write_json(path.with_suffix(".json"), {**request.identity(images), **report})
+        with atomic_write(path) as handle:
             np.save(handle, bank)
     return bank, path
 
@@ -125,7 +124,7 @@ def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256
         grid[top : top + height, left : left + width] = image
     scale = max(1, 1024 // grid.shape[1])  # 8×8 digits are unreadable at their own size
     picture = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
-    with atomic_file(path) as handle:
+    with atomic_write(path) as handle:
         picture.save(handle, format="PNG")
 
 

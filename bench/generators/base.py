@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.images import ImageSet
 from bench.params import HasParams, validate_profiles
 

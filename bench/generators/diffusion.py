@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.generators import register_generator
 from bench.generators.base import Generator, batches, to_uint8_rgb, training_tensor
 from bench.images import ImageSet

@@ -2,7 +2,8 @@
 
 Both share one convolutional architecture sized to the image (a power of two, at least 8):
 the generator maps a Gaussian latent to a 4×4 map and doubles it with strided transposed
-convolutions up to the image size; the discriminator (critic) mirrors it.
+convolutions up to the image size; the second network mirrors it. As the papers name it,
+that network is DCGAN's *discriminator* and WGAN-GP's *critic*.
 
 - `dcgan` (Radford et al., 2016): BatchNorm in both networks, non-saturating logistic loss,
   Adam lr 2e-4, β = (0.5, 0.999), one discriminator step per generator step.
@@ -11,25 +12,26 @@ convolutions up to the image size; the discriminator (critic) mirrors it.
   per generator step, Adam lr 1e-4, β = (0, 0.9).
 
 `train_steps` counts generator updates; stopping early (the GAN analogue of FITYMI's
-early-stopped diffusion model) is that knob. `loss_history_` holds the generator's loss,
-`critic_history_` the discriminator's (for WGAN-GP, minus the critic's Wasserstein estimate
-plus its penalty).
+early-stopped diffusion model) is that knob. `loss_history_` holds the generator's loss;
+`discriminator_history_` (DCGAN) or `critic_history_` (WGAN-GP) the second network's (for
+WGAN-GP, minus the critic's Wasserstein estimate plus its penalty).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.generators import register_generator
 from bench.generators.base import Generator, batches, to_uint8_rgb, training_tensor
 from bench.images import ImageSet
 
 
 def _levels(image_size: int) -> int:
-    levels = math.log2(image_size) - 2
+    levels = math.log2(image_size) - 2 if image_size > 0 else 0.5
     if image_size < 8 or levels != int(levels):
         raise ValueError(f"GAN image_size must be a power of two ≥ 8, got {image_size}")
     return int(levels)
@@ -53,8 +55,8 @@ def generator_network(latent_dim: int, width: int, image_size: int, channels: in
     return nn.Sequential(*layers)
 
 
-def discriminator_network(width: int, image_size: int, channels: int, norm: str):
-    """Images → one logit (critic value) each; `norm` is "batch" or "layer"."""
+def adversary_network(width: int, image_size: int, channels: int, norm: str):
+    """Images → one logit (discriminator) or score (critic) each; `norm` is "batch" or "layer"."""
     from torch import nn
 
     def normalise(features: int):
@@ -70,34 +72,33 @@ def discriminator_network(width: int, image_size: int, channels: int, norm: str)
 
 
 class ConvGAN(Generator):
-    """What DCGAN and WGAN-GP share: networks, the training schedule, sampling."""
+    """What DCGAN and WGAN-GP share: the networks, the alternating training schedule,
+    sampling. Subclasses name their second network (`adversary`: "discriminator" or
+    "critic"), its normalisation, how many of its steps come per generator step, and the
+    two losses."""
 
-    critic_norm: str  # "batch" or "layer"
+    adversary: ClassVar[str]
+    adversary_norm: ClassVar[str]  # "batch" or "layer"
 
-    def __init__(
-        self,
-        *,
-        image_size: int = 32,
-        latent_dim: int = 100,
-        width: int = 64,
-        train_steps: int = 20_000,
-        batch_size: int = 64,
-        lr: float = 2e-4,
-        betas: tuple = (0.5, 0.999),
-        critic_steps: int = 1,
-        sample_batch_size: int = 500,
-    ):
-        self.image_size = image_size
-        self.latent_dim = latent_dim
-        self.width = width
-        self.train_steps = train_steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.betas = betas
-        self.critic_steps = critic_steps
-        self.sample_batch_size = sample_batch_size
+    image_size: int
+    latent_dim: int
+    width: int
+    train_steps: int
+    batch_size: int
+    lr: float
+    betas: tuple
+    sample_batch_size: int
 
-    def critic_loss(self, real_scores, fake_scores, real, fake):
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], profile: str) -> None:
+        _levels(params["image_size"])
+        if params["train_steps"] < 0:
+            raise ValueError(f"train_steps must be 0 or more, got {params['train_steps']}")
+
+    def adversary_steps(self) -> int:
+        return 1
+
+    def adversary_loss(self, real_scores, fake_scores, real, fake):
         raise NotImplementedError
 
     def generator_loss(self, fake_scores):
@@ -109,28 +110,31 @@ class ConvGAN(Generator):
         data = training_tensor(images, self.image_size).to(ctx.device)
         self.in_channels_ = data.shape[1]
         generator = generator_network(self.latent_dim, self.width, self.image_size, self.in_channels_).to(ctx.device)
-        self.critic_ = discriminator_network(self.width, self.image_size, self.in_channels_, self.critic_norm).to(ctx.device)
+        adversary = adversary_network(self.width, self.image_size, self.in_channels_, self.adversary_norm).to(ctx.device)
+        self.adversary_ = adversary  # the losses read it (WGAN-GP's penalty runs it again)
         g_optimizer = torch.optim.Adam(generator.parameters(), lr=self.lr, betas=tuple(self.betas))
-        c_optimizer = torch.optim.Adam(self.critic_.parameters(), lr=self.lr, betas=tuple(self.betas))
-        g_losses, c_losses = [], []
+        a_optimizer = torch.optim.Adam(adversary.parameters(), lr=self.lr, betas=tuple(self.betas))
+        g_losses, a_losses = [], []
         for _ in ctx.progress(range(self.train_steps), total=self.train_steps, desc=f"{self.name} training"):
-            for _ in range(self.critic_steps):
+            for _ in range(self.adversary_steps()):
                 real = data[torch.randint(len(data), (self.batch_size,), device=ctx.device)]
                 with torch.no_grad():
                     fake = generator(torch.randn(self.batch_size, self.latent_dim, device=ctx.device))
-                loss = self.critic_loss(self.critic_(real), self.critic_(fake), real, fake)
-                c_optimizer.zero_grad(set_to_none=True)
+                loss = self.adversary_loss(adversary(real), adversary(fake), real, fake)
+                a_optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                c_optimizer.step()
-            c_losses.append(loss.detach())
+                a_optimizer.step()
+            a_losses.append(loss.detach())
             fake = generator(torch.randn(self.batch_size, self.latent_dim, device=ctx.device))
-            loss = self.generator_loss(self.critic_(fake))
+            loss = self.generator_loss(adversary(fake))
             g_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             g_optimizer.step()
             g_losses.append(loss.detach())
+        del self.adversary_
         self.loss_history_ = torch.stack(g_losses).cpu().numpy().tolist() if g_losses else []
-        self.critic_history_ = torch.stack(c_losses).cpu().numpy().tolist() if c_losses else []
+        setattr(self, f"{self.adversary}_", adversary.eval())
+        setattr(self, f"{self.adversary}_history_", torch.stack(a_losses).cpu().numpy().tolist() if a_losses else [])
         self.network_ = generator.eval()
         return self
 
@@ -152,13 +156,35 @@ class ConvGAN(Generator):
 class DCGAN(ConvGAN):
     """DCGAN: BatchNorm convolutional GAN with the non-saturating logistic loss."""
 
-    critic_norm = "batch"
+    adversary = "discriminator"
+    adversary_norm = "batch"
     profiles = {
         "smoke": {"image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 100, "batch_size": 64},
         "paper": {"image_size": 32, "latent_dim": 100, "width": 64, "train_steps": 20_000, "batch_size": 64},
     }
 
-    def critic_loss(self, real_scores, fake_scores, real, fake):
+    def __init__(
+        self,
+        *,
+        image_size: int = 32,
+        latent_dim: int = 100,
+        width: int = 64,
+        train_steps: int = 20_000,
+        batch_size: int = 64,
+        lr: float = 2e-4,
+        betas: tuple = (0.5, 0.999),
+        sample_batch_size: int = 500,
+    ):
+        self.image_size = image_size
+        self.latent_dim = latent_dim
+        self.width = width
+        self.train_steps = train_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.betas = betas
+        self.sample_batch_size = sample_batch_size
+
+    def adversary_loss(self, real_scores, fake_scores, real, fake):
         import torch
         from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
@@ -175,7 +201,9 @@ class DCGAN(ConvGAN):
 class WGANGP(ConvGAN):
     """WGAN-GP: Wasserstein critic with a gradient penalty, five critic steps per generator step."""
 
-    critic_norm = "layer"
+    adversary = "critic"
+    adversary_norm = "layer"
+    penalty_weight = 10.0
     profiles = {
         "smoke": {
             "image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 25, "batch_size": 64,
@@ -187,14 +215,38 @@ class WGANGP(ConvGAN):
         },
     }
 
-    penalty_weight = 10.0
+    def __init__(
+        self,
+        *,
+        image_size: int = 32,
+        latent_dim: int = 128,
+        width: int = 64,
+        train_steps: int = 20_000,
+        batch_size: int = 64,
+        lr: float = 1e-4,
+        betas: tuple = (0.0, 0.9),
+        critic_steps: int = 5,
+        sample_batch_size: int = 500,
+    ):
+        self.image_size = image_size
+        self.latent_dim = latent_dim
+        self.width = width
+        self.train_steps = train_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.betas = betas
+        self.critic_steps = critic_steps
+        self.sample_batch_size = sample_batch_size
 
-    def critic_loss(self, real_scores, fake_scores, real, fake):
+    def adversary_steps(self) -> int:
+        return self.critic_steps
+
+    def adversary_loss(self, real_scores, fake_scores, real, fake):
         import torch
 
         mix = torch.rand(len(real), 1, 1, 1, device=real.device)
         between = (mix * real + (1 - mix) * fake).requires_grad_(True)
-        (gradient,) = torch.autograd.grad(self.critic_(between).sum(), between, create_graph=True)
+        (gradient,) = torch.autograd.grad(self.adversary_(between).sum(), between, create_graph=True)
         penalty = ((gradient.flatten(1).norm(dim=1) - 1) ** 2).mean()
         return fake_scores.mean() - real_scores.mean() + self.penalty_weight * penalty
 

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from bench.errors import UserError
-from bench.slurm.options import SlurmOptions
+from bench.executors.slurm.options import SlurmOptions
 
 PROJECT_FILE = "nearbench-clusters.toml"
 DEFAULT = "default"

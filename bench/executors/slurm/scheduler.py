@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bench.errors import UserError
-from bench.slurm.options import parse_time
+from bench.executors.slurm.options import parse_time
 
 COMMANDS = ("sbatch", "squeue", "scontrol", "scancel")
 # Job states in which a task may still write records (a requeued task passes through them all).

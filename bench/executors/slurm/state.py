@@ -10,29 +10,25 @@ they work from any shell, long after the submitting one is gone.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
 from bench.errors import UserError
-from bench.slurm.scheduler import ALIVE
-from bench.store import OK, Store, write_json
+from bench.atomic import write_json
+from bench.digest import digest
+from bench.executors.slurm.scheduler import ALIVE
+from bench.records import OK
+from bench.store import Store
 
 SWEEPS = "sweeps"
 STATE = "sweep.json"
 STATUSES = ("done", "running", "pending", "failed", "missing", "unknown")
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def sweep_id(results_root: Path, keys: Iterable[str]) -> str:
-    text = "\n".join([str(Path(results_root).resolve()), *sorted(keys)])
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return digest([str(Path(results_root).resolve()), *sorted(keys)], 8)
 
 
 @dataclass
@@ -74,6 +70,10 @@ class Sweep:
 
     def save(self) -> None:
         write_json(self.dir / STATE, asdict(self))
+
+    @staticmethod
+    def exists(results_root: Path, sweep: str) -> bool:
+        return (Path(results_root) / SWEEPS / sweep / STATE).is_file()
 
     @classmethod
     def load(cls, results_root: Path, sweep: str) -> "Sweep":

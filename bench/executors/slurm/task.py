@@ -21,8 +21,9 @@ from typing import Sequence
 from submitit.helpers import Checkpointable
 
 from bench.cell import Cell
-from bench.executors.base import CellWorker, limit_threads
-from bench.store import FAILED, Store
+from bench.records import FAILED
+from bench.store import Store
+from bench.worker import CellWorker, limit_threads
 
 
 def allocated_cpus() -> int:
@@ -49,13 +50,13 @@ class SlurmTask(Checkpointable):
 
     def __call__(self, cells: Sequence[Cell]) -> dict[str, int]:
         limit_threads(allocated_cpus())
-        worker = CellWorker(self.worker.results_root, self.worker.settings.placed())
+        worker = self.worker
         store = Store(worker.results_root)
         todo = [cell for cell in cells if cell.key not in self.finished and (self.rerun or not store.is_done(cell))]
         restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
         log(
             f"task of {len(cells)} cells: {len(cells) - len(todo)} already done, {len(todo)} to run "
-            f"(device {worker.settings.device}, {allocated_cpus()} CPU(s), restart {restarts})"
+            f"(device {worker.placed.device}, {allocated_cpus()} CPU(s), restart {restarts})"
         )
         counts: Counter[str] = Counter()
         for index, cell in enumerate(todo, 1):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.benchmark import NORMAL, Benchmark, OneClassSplit
+from bench.context import RunContext
 from bench.datafiles import DataFile
 from bench.datasets.cifar import CIFAR10, CIFAR10_CLASSES, load_cifar
 from bench.errors import UserError
@@ -34,6 +35,7 @@ class CIFAR10VsFakes(Benchmark):
     """Shared split: real test images of class c against the bank's fakes of class c."""
 
     classes = CIFAR10_CLASSES
+    image_size = 32
     bank_file: str
 
     def data_files(self) -> list:
@@ -42,8 +44,8 @@ class CIFAR10VsFakes(Benchmark):
             DataFile(self.bank_file)
         ]
 
-    def split(self, normal_class: int, root: Path) -> OneClassSplit:
-        root = Path(root)
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        root = Path(ctx.data_root)
         self.check(root)
         bank = load_fake_bank(root / self.bank_file, len(self.classes))
         fakes = class_slice(bank, normal_class, len(self.classes))
@@ -58,7 +60,7 @@ class CIFAR10VsFakes(Benchmark):
             test=ArrayImages(np.concatenate([real, fakes]), key=f"{self.name}/test/c{normal_class}"),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, "fake", NORMAL),
-            normal_class=self.classes[normal_class],
+            class_name=self.classes[normal_class],
         )
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from bench.cell import Cell
-from bench.store import OK, Store
+from bench.records import OK
+from bench.store import Store
 
 MIN_JOB_S = 300.0
 

@@ -1,0 +1,27 @@
+"""Files a method or dataset needs before any cell may run, checked at plan time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A file that must exist before a cell runs.
+
+    `what` describes it ("pretrained weights resnet152 (IMAGENET1K_V1)"), `how_to_get` says how
+    to get it, `param` names the parameter that can point at another copy, and `fetch`
+    downloads it (for `bench prepare`; None when only the user can provide it).
+    """
+
+    what: str
+    path: Path
+    how_to_get: str
+    param: str | None = None
+    fetch: Callable[[], object] | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.path.exists()

@@ -1,0 +1,54 @@
+"""The unit of work every executor ships: run one cell, write its record.
+
+The worker writes the cell's record as soon as the cell ends, so a sweep that dies keeps what
+it finished, and everything about a sweep can be rebuilt from its records.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from bench.cell import Cell
+from bench.records import OK
+from bench.runner import run_cell
+from bench.settings import RunSettings
+from bench.store import Store
+
+
+def limit_threads(threads: int) -> None:
+    """Let this process's numerical libraries use `threads` threads (its share of the cores)."""
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class CellWorker:
+    """Runs cells and writes their records; picklable, so it travels to pool workers and
+    SLURM jobs. Its settings are placed (device resolved) where it runs, once."""
+
+    def __init__(self, results_root: Path, settings: RunSettings):
+        self.results_root = Path(results_root)
+        self.settings = settings
+        self._placed: RunSettings | None = None
+
+    def __getstate__(self):
+        return {"results_root": self.results_root, "settings": self.settings, "_placed": None}
+
+    @property
+    def placed(self) -> RunSettings:
+        if self._placed is None:
+            self._placed = self.settings.placed()
+        return self._placed
+
+    def __call__(self, cell: Cell) -> dict:
+        settings = self.placed
+        record = run_cell(cell, settings)
+        Store(self.results_root).write(record)
+        checkpoints = settings.checkpoint_dir(cell)
+        if record["status"] == OK and checkpoints is not None:
+            shutil.rmtree(checkpoints, ignore_errors=True)  # only an unfinished cell resumes
+        return record
