@@ -42,7 +42,11 @@ class Cell:
 
     @property
     def key(self) -> str:
-        """Stable, filesystem-safe id: `digits/dn2/smoke-1a2b3c4d5e/c3-s0`."""
+        """Stable, filesystem-safe id: dataset, method, profile and config hash, class, seed.
+
+        >>> Cell("dn2", "digits", 3, 0, "smoke", {"k": 2}).key
+        'digits/dn2/smoke-f4de547355/c3-s0'
+        """
         return f"{self.dataset}/{self.method}/{self.profile}-{self.config_hash}/c{self.normal_class}-s{self.seed}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,13 +16,23 @@ CHUNK = 1 << 20
 
 
 def canonical_json(value: Any) -> str:
-    """`value` as JSON with sorted keys and no spaces: equal values give equal text."""
+    """`value` as JSON with sorted keys and no spaces: equal values give equal text.
+
+    >>> canonical_json({"k": 2, "backbone": "resnet18"})
+    '{"backbone":"resnet18","k":2}'
+    """
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def digest(value: Any, length: int | None = None) -> str:
     """Hex SHA-256 of `value`'s canonical JSON (of the bytes themselves for `bytes`), cut to
-    `length` digits when given."""
+    `length` digits when given.
+
+    >>> digest({"a": 1, "b": 2}, 10) == digest({"b": 2, "a": 1}, 10)
+    True
+    >>> len(digest(b"bytes"))
+    64
+    """
     data = value if isinstance(value, bytes) else canonical_json(value).encode()
     return hashlib.sha256(data).hexdigest()[:length]
 

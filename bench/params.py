@@ -43,7 +43,15 @@ def profile_names(cls: type) -> list[str]:
 
 def profile_values(cls: type, profile: str, dataset_tags: Iterable[str] = ()) -> dict[str, Any]:
     """The values of `profile`, with each `profile+TAG` entry whose tag is in `dataset_tags`
-    applied on top, in the order the class lists them."""
+    applied on top, in the order the class lists them.
+
+    >>> class Recipe:
+    ...     profiles = {"paper": {"lr": 4e-4, "epochs": 30}, "paper+high-res": {"lr": 5e-3, "epochs": 150}}
+    >>> profile_values(Recipe, "paper")
+    {'lr': 0.0004, 'epochs': 30}
+    >>> profile_values(Recipe, "paper", dataset_tags=("high-res",))
+    {'lr': 0.005, 'epochs': 150}
+    """
     values = dict(cls.profiles[profile])
     tags = set(dataset_tags)
     for name, extra in cls.profiles.items():

@@ -73,7 +73,11 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def parse_classes(text: str, dataset: str, classes: Sequence[str]) -> list[int]:
-    """`all`, or a comma list of class indices or class names, checked against the dataset."""
+    """`all`, or a comma list of class indices or class names, checked against the dataset.
+
+    >>> parse_classes("cat,0,cat", "cifar10", ("airplane", "automobile", "bird", "cat"))
+    [3, 0]
+    """
     if text.strip() == "all":
         return list(range(len(classes)))
     chosen = []

@@ -36,10 +36,10 @@ import sys, time
 from sklearn.metrics import roc_auc_score
 from bench.datasets.digits import Digits
 from bench.methods.dn2 import DN2
-from bench.detector import RunContext
+from bench.context import RunContext
 from bench.seeding import seed_everything
 seed_everything(0)
-split = Digits().split(0, None)
+split = Digits().split(0, RunContext())
 params = {**DN2.profiles["smoke"], "image_size": 128, "resize": 128}
 ctx = RunContext(seed=0)
 scores = DN2(**params).fit(split.train, ctx).score(split.test, ctx)
@@ -49,7 +49,8 @@ print(roc_auc_score(split.is_anomaly, scores))
 
 def sweep_seconds(methods, overrides: dict, cache: bool, classes: str = CLASSES) -> float:
     from bench.plan import make_plan
-    from bench.runner import RunSettings, run_cell
+    from bench.runner import run_cell
+    from bench.settings import RunSettings
 
     sets = [f"{m}.{k}={json.dumps(v)}" for m in methods for k, v in overrides.items()]
     cells = make_plan(",".join(methods), "digits", classes=classes, overrides=sets).cells

@@ -54,7 +54,7 @@ def bare_epoch_seconds(pixels: np.ndarray, params: dict) -> float:
 def main() -> int:
     import torch
 
-    from bench.detector import RunContext
+    from bench.context import RunContext
     from bench.images import ArrayImages
     from bench.methods.csi import CSI
     from bench.seeding import seed_everything

@@ -67,7 +67,7 @@ def timed(fn, wait) -> float:
 
 
 def generation(profile: str, device: str, n: int, wait) -> list[dict]:
-    from bench.detector import RunContext
+    from bench.context import RunContext
     from bench.generators import make_generator
     from bench.images import ArrayImages
 
@@ -90,12 +90,12 @@ def bare_epoch_seconds(images, fakes, params: dict, device: str, workers: int, w
     from torch.utils.data import DataLoader
 
     from bench.backbones import build_backbone
-    from bench.features import TransformedImages
+    from bench.loading import TransformedImages
     from bench.images import ArrayImages, ConcatImages
     from bench.methods.fitymi import freeze_blocks
     from bench.transforms import train_transform
 
-    vit = build_backbone(params["backbone"], "random", **(params["model_options"] or {}))
+    vit = build_backbone(params["backbone"], "random", drop_rate=params["dropout"], **(params["model_options"] or {}))
     head = torch.nn.Linear(vit.num_features, 2)
     trainable = freeze_blocks(vit, params["frozen_blocks"]) + list(head.parameters())
     model = torch.nn.Sequential(vit, head).to(device).train()
@@ -119,25 +119,25 @@ def bare_epoch_seconds(images, fakes, params: dict, device: str, workers: int, w
 
 
 def fine_tuning(profile: str, device: str, n: int, workers: int, wait) -> dict:
-    from bench.detector import RunContext
+    from bench.context import RunContext
     from bench.images import ArrayImages
-    from bench.methods.fitymi import FITYMI
+    from bench.methods.fitymi import FITYMIBank
     from bench.seeding import seed_everything
 
-    params = {**FITYMI.profiles[profile], "weights": "random"}  # throughput does not depend on the weights
+    params = {**FITYMIBank.profiles[profile], "weights": "random"}  # throughput does not depend on the weights
     size = 32 if profile == "paper" else 8
     rng = np.random.default_rng(0)
     images = ArrayImages(rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), key=None)
     fakes = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
     scratch = Path(tempfile.mkdtemp(prefix="fitymi-bench-"))
     np.save(scratch / "bank.npy", fakes)
-    bank = {"generator": "bank", "bank_path": str(scratch / "bank.npy"), "bank_classes": 1}
+    bank = {"bank_path": str(scratch / "bank.npy"), "bank_classes": 1}
     ctx = RunContext(seed=0, device=device, loader_workers=workers, checkpoint_dir=scratch / "checkpoints")
     times = {}
     for epochs in (1, 1, 2):  # the first is a warm-up
         seed_everything(0)
         shutil.rmtree(scratch / "checkpoints", ignore_errors=True)  # each fit starts afresh, as in `bench run`
-        times[epochs] = timed(lambda: FITYMI(**{**params, **bank, "epochs": epochs}).fit(images, ctx), wait)
+        times[epochs] = timed(lambda: FITYMIBank(**{**params, **bank, "epochs": epochs}).fit(images, ctx), wait)
     harness = 2 * n / (times[2] - times[1])
     seed_everything(0)
     bare = 2 * n / bare_epoch_seconds(images, fakes, params, device, workers, wait)

@@ -22,7 +22,7 @@ from _common import cuda_seconds, record
 def main() -> int:
     import torch
 
-    from bench.detector import RunContext
+    from bench.context import RunContext
     from bench.features import FeatureExtractor, FeatureSpec
     from bench.images import ArrayImages
     from bench.methods.msc import MSC

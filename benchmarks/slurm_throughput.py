@@ -58,7 +58,7 @@ def overhead_per_cell(wall: float, slots: int, results: Path) -> tuple[int, floa
 
 def main() -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    from bench.slurm import scheduler
+    from bench.executors.slurm import scheduler
 
     slots = scheduler.partition(None).cpus
     root = Path(tempfile.mkdtemp(prefix="nearbench-slurm-bench-"))

@@ -75,6 +75,8 @@ PAPER_VIT = {
     "momentum": 0.0,
 }
 
+HIGH_RES = {"lr": 5e-3, "epochs": 150}  # FITYMI's README, for high-resolution sets (MVTec, Cars, ...)
+
 
 def freeze_blocks(model, frozen_blocks: int) -> list:
     """Freeze transformer blocks 0 … frozen_blocks−1 (FITYMI's `freeze_model`); everything
@@ -171,7 +173,7 @@ class FITYMI(FakeTrainedViT):
     """FITYMI: fine-tune a ViT on normal vs score-based diffusion fakes, then 2-NN on CLS features."""
 
     default_generator: ClassVar[str] = "diffusion"
-    profiles = {"smoke": dict(SMOKE_VIT), "paper": dict(PAPER_VIT)}
+    profiles = {"smoke": dict(SMOKE_VIT), "paper": dict(PAPER_VIT), "paper+high-res": dict(HIGH_RES)}
 
     def __init__(
         self,
@@ -244,6 +246,7 @@ class FITYMIBank(FakeTrainedViT):
     profiles = {
         "smoke": {**SMOKE_VIT, "bank_path": None},
         "paper": {**PAPER_VIT, "bank_path": "fitymi/cifar10_training_gen_data.npy", "bank_classes": 10},
+        "paper+high-res": dict(HIGH_RES),
     }
 
     def __init__(

@@ -1,8 +1,10 @@
 """The command line end to end on digits."""
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bench import registry
 from bench.detector import Detector
@@ -164,3 +166,55 @@ def test_auto_executor_pools_many_cpu_cells_only(monkeypatch):
     assert choose_executor("inline", cells=100, device="cpu") == "inline"
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert choose_executor("auto", cells=100, device="cpu") == "inline"
+    assert choose_executor("auto", cells=1, device="cpu", workers=2) == "local"  # --workers asks for the pool
+
+
+def test_every_executor_comes_from_one_factory():
+    from bench.executors import make_executor
+    from bench.executors.slurm import SlurmExecutor, SlurmRequest
+
+    assert [make_executor(name).name for name in ("inline", "local")] == ["inline", "local"]
+    assert isinstance(make_executor("slurm", slurm=SlurmRequest(results_root=Path("r"))), SlurmExecutor)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("--executor", "local", "--cluster", "gpu"), "--cluster applies to --executor slurm only"),
+    (("--executor", "inline", "--partition", "p"), "--partition applies to --executor slurm only"),
+    (("--executor", "local", "--wait"), "--wait applies to --executor slurm only"),
+    (("--executor", "inline", "--workers", "2"), "--workers sizes the local executor's pool"),
+])
+def test_options_of_another_executor_are_one_line_errors(argv, message, results):
+    status, out, err = run_cli("run", "--methods", "dn2", "--classes", "0", "--results", str(results), *argv)
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1 and message in err, err
+    assert not results.exists()
+
+
+def test_a_renamed_method_still_runs_and_says_its_new_name(results):
+    status, out, err = run_cli("run", "--methods", "fitymi-wgan", "--classes", "0", "--dry-run", "--results", str(results))
+    assert status == 0, err
+    assert "warning: method 'fitymi-wgan' is now called 'fitymi-wgan-gp'" in err
+    assert "digits/fitymi-wgan-gp/" in out
+
+
+def test_a_gpu_sized_profile_planned_for_a_cpu_warns(results, monkeypatch, tmp_path):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    weights = tmp_path / "weights.pth"
+    weights.write_bytes(b"")
+    status, out, err = run_cli("run", "--methods", "dn2", "--profile", "paper", "--set", f"dn2.weights={weights}",
+                               "--classes", "0", "--dry-run", "--results", str(results))
+    assert status == 0, err
+    assert "profile of dn2 is sized for a GPU" in err and "--profile smoke" in err
+    status, _, err = run_cli("run", "--methods", "dn2", "--classes", "0", "--dry-run", "--results", str(results))
+    assert "sized for a GPU" not in err  # the smoke profile is sized for a CPU
+
+
+def test_a_resolution_below_what_the_networks_take_is_refused_at_plan_time(results):
+    for argv, message in [
+        (("--methods", "csi", "--set", "csi.image_size=4"), "need at least 8: --set csi.image_size=8"),
+        (("--methods", "deep-svdd", "--set", "deep-svdd.image_size=12"), "multiple of 8"),
+        (("--methods", "fitymi-dcgan", "--set", 'fitymi-dcgan.generator_params={"image_size": 12}'),
+         "power of two ≥ 8, got 12"),
+    ]:
+        status, out, err = run_cli("run", *argv, "--classes", "0", "--results", str(results))
+        assert status == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+    assert not results.exists()

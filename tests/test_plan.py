@@ -169,3 +169,13 @@ def test_cli_group_notice_lists_missing_datasets_with_fetch_command(ondisk, tmp_
     assert status == 0
     assert "notice: skipping datasets whose data is missing: ondisk (`bench data fetch ondisk`)" in err
     assert not results.exists()
+
+
+def test_profile_variants_follow_the_datasets_tags():
+    from bench.plan import select
+
+    selection = select("fitymi", "cifar10,mvtec", profile="paper", overrides=["fitymi.epochs=3"])
+    cifar, mvtec = (selection.method_params("fitymi", name) for name in ("cifar10", "mvtec"))
+    assert (cifar["lr"], mvtec["lr"]) == (4e-4, 5e-3)  # FITYMI's high-resolution recipe on a high-res set
+    assert cifar["epochs"] == mvtec["epochs"] == 3  # --set wins over every profile value
+    assert select("fitymi", "mvtec", profile="smoke").method_params("fitymi", "mvtec")["lr"] == 1e-2  # no smoke variant

@@ -20,7 +20,11 @@ MEM = re.compile(r"\d+[KMGT]?B?", re.IGNORECASE)
 
 def parse_time(value: Any, option: str = "--time") -> int:
     """A SLURM time limit (`90`, `1:30:00`, `2-00:00:00`, `30:00` = minutes:seconds) in whole
-    minutes, rounded up."""
+    minutes, rounded up.
+
+    >>> [parse_time(text) for text in ("90", "1:30:00", "2-00:00:00", "30:30")]
+    [90, 90, 2880, 31]
+    """
     text = str(value).strip()
     try:
         if "-" in text:  # D-H, D-H:M, D-H:M:S
