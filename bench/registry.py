@@ -36,6 +36,7 @@ import importlib
 import importlib.metadata
 import pkgutil
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -146,8 +147,12 @@ class Registry:
         self._aliases = {old: new for old, new in self._aliases.items() if new != name}
 
     def reload(self) -> None:
-        """Forget entry-point plug-ins and look again (tests; a freshly installed plug-in)."""
+        """Forget entry-point plug-ins and look again (tests; a freshly installed plug-in).
+        Their modules are imported afresh, so those that register on import do so again."""
         builtin = f"{self.package}."
+        forgotten = {e.factory.__module__ for e in self._entries.values() if not e.factory.__module__.startswith(builtin)}
+        for module in forgotten:
+            sys.modules.pop(module, None)
         self._entries = {
             name: entry
             for name, entry in self._entries.items()

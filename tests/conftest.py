@@ -76,3 +76,24 @@ def http_root(tmp_path):
     thread.start()
     yield root, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture
+def gated_method(tmp_path):
+    """The `test-gated` method installed as a real plug-in (an entry point on `sys.path` and
+    `PYTHONPATH`), so that pool workers and SLURM tasks find it too; yields its
+    `tests.plugins.Gate`. Uninstalled afterwards."""
+    from tests import plugins
+
+    with pytest.MonkeyPatch.context() as patch:
+        yield plugins.install(tmp_path / "plugins", patch)
+    plugins.uninstall()
+
+
+@pytest.fixture
+def slurm_results(results):
+    """A results root whose SLURM sweeps are cancelled when the test ends, passed or not."""
+    from tests.cluster import cancel_sweeps
+
+    yield results
+    cancel_sweeps(results)

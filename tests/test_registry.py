@@ -135,6 +135,9 @@ def test_entry_point_plugin_is_found_and_broken_one_skipped(plugin_path):
         assert "plugin-zero" in registry.methods.names()
         assert registry.methods.select("plugins") == ["plugin-zero"]
         assert registry.methods.get("plugin-zero").description.startswith("A third-party plug-in")
+        with pytest.warns(UserWarning, match="broken"):
+            registry.methods.reload()  # a plug-in module that registers on import does so again
+        assert "plugin-zero" in registry.methods.names()
     finally:
         sys.path.remove(str(plugin_path))
         sys.modules.pop("zero_plugin", None)

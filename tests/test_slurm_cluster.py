@@ -1,15 +1,18 @@
 """`bench run --executor slurm` against a real SLURM cluster (`.ci/slurm-up` starts a one-node
 one): a sweep through sbatch, a killed task resubmitted, a task out of time requeued, and
-mistakes that submit nothing. Skipped where no cluster answers."""
+mistakes that submit nothing. Skipped where no cluster answers.
+
+What runs when is decided by the tests, never by the machine's speed: the killed and the
+requeued tasks run `test-gated` cells (a plug-in, `tests/plugins`), which wait in `fit` until
+the test releases them."""
 
 import csv
 import io
 import math
 import re
-import shutil
+import shlex
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,53 +21,28 @@ import pytest
 from bench.executors.slurm import scheduler
 from bench.executors.slurm.state import Sweep
 from bench.store import Store
+from tests.cluster import all_jobs, cluster_problem, queued, wait_until
 from tests.conftest import run_cli
-
-
-def cluster_problem() -> str | None:
-    if shutil.which("sinfo") is None:
-        return "needs a SLURM cluster: sinfo not found (.ci/slurm-up installs and starts a one-node one)"
-    answer = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=60)
-    if answer.returncode or not answer.stdout.strip():
-        return f"needs a SLURM cluster: sinfo does not answer ({answer.stderr.strip()}); .ci/slurm-up starts one"
-    return None
-
+from tests.plugins import METHOD
 
 pytestmark = pytest.mark.skipif(cluster_problem() is not None, reason=str(cluster_problem()))
-
-WAIT_S = 600  # generous: the CI machine's two cores may be busy
-
-
-def wait_until(predicate, what: str, timeout: float = WAIT_S, every: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def queued(sweep: Sweep) -> dict:
-    """The sweep's tasks the controller still runs or holds."""
-    return {task: state for task, (state, _) in (scheduler.queue(sweep.job_name) or {}).items() if state in scheduler.ALIVE}
-
-
-def all_jobs() -> set[str]:
-    return set(subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i"], capture_output=True, text=True).stdout.split())
-
-
-@pytest.fixture
-def slurm_results(results):
-    """A results root whose sweeps are cancelled when the test ends, passed or not."""
-    yield results
-    for sweep in Sweep.all(results) if results.exists() else []:
-        if sweep.array_ids():
-            subprocess.run(["scancel", *sweep.array_ids()], capture_output=True)
 
 
 def submit(results: Path, *args: str) -> tuple[int, str, str]:
     return run_cli("run", "--executor", "slurm", "--allow-dirty", "--quiet", "--results", str(results), *args)
+
+
+def wait_for_start(gate, key: str, store: Store, times: int = 1, what: str = "", alive=lambda: True, timeout: float = 600):
+    """Wait until the gated cell `key` has started `times` times. Fails at once, rather than at
+    the timeout, when a cell has failed (the plug-in missing in the task, say) or `alive()`
+    raises."""
+    def started():
+        failed = [record for record in store.records() if record["status"] != "ok"]
+        assert not failed, f"{failed[0]['cell']['key']} failed: {failed[0]['error']}"
+        alive()
+        return len(gate.starts(key)) >= times
+
+    wait_until(started, what or f"{key} to start", timeout)
 
 
 def test_a_sweep_of_24_digit_cells_runs_through_sbatch(slurm_results, tmp_path):
@@ -108,57 +86,107 @@ def test_a_sweep_of_24_digit_cells_runs_through_sbatch(slurm_results, tmp_path):
     assert status == 0 and "done 24   running 0   pending 0   failed 0   missing 0" in out
 
 
-def test_a_killed_task_keeps_its_records_and_resubmitting_runs_exactly_the_missing_cells(slurm_results):
-    cells = ("--methods", "deep-svdd", "--datasets", "digits", "--classes", "0,1,2,3,4,5,6,7", "--no-cache")
-    status, out, err = submit(slurm_results, *cells, "--cells-per-job", "8")
+def test_a_killed_task_keeps_its_records_and_resubmitting_runs_exactly_the_missing_cells(slurm_results, gated_method):
+    gate = gated_method  # its cells wait in fit until the test releases them: no race with the machine's speed
+    cells = ("--methods", METHOD, "--datasets", "digits", "--classes", "0,1,2,3,4,5,6,7", "--set", gate.setting)
+    argv = ("run", "--executor", "slurm", "--allow-dirty", "--quiet", "--results", str(slurm_results), *cells,
+            "--cells-per-job", "8")
+    status, out, err = run_cli(*argv)
     assert status == 0 and "bench status" in out, err
     (sweep,) = Sweep.all(slurm_results)
-    (task,) = sweep.submissions[0].tasks
+    (submission,) = sweep.submissions
+    (task,) = submission.tasks
+    (first_job,) = submission.arrays
+    assert len(task.cells) == 8
+    done, held, rest = task.cells[:3], task.cells[3], task.cells[4:]
+    gate.release(*done)
     store = Store(slurm_results)
-    wait_until(lambda: len(list(store.records())) >= 2, "two records of the running task")
+    wait_for_start(gate, held, store, what="the 4th cell to start")  # so the first 3 have their records
+    assert sorted(r["cell"]["key"] for r in store.records()) == sorted(done)
     subprocess.run(["scancel", "--signal=KILL", task.id], check=True)  # SIGKILL: no grace, no cleanup
     wait_until(lambda: not queued(sweep), "the killed task to leave the queue")
 
     first = {r["cell"]["key"]: r for r in store.records()}
-    assert 2 <= len(first) < 8 and all(r["status"] == "ok" for r in first.values())
-    missing = sorted(set(task.cells) - set(first))
+    assert sorted(first) == sorted(done)
+    for record in first.values():
+        assert record["status"] == "ok" and record["cell"]["method"] == METHOD  # the plug-in ran in the task
+        assert record["provenance"]["slurm_job_id"] == first_job
+    assert [len(gate.starts(key)) for key in task.cells] == [1, 1, 1, 1, 0, 0, 0, 0]
+    missing = sorted([held, *rest])
     status, out, _ = run_cli("status", sweep.id, "--results", str(slurm_results))
-    assert f"done {len(first)} " in out and f"missing {len(missing)}" in out
-    assert all(key in out for key in missing) and "last lines of" in out and "bench run --executor slurm" in out
+    assert status == 0 and "done 3   running 0   pending 0   failed 0   missing 5" in out, out
+    assert all(f"missing: {key} — task {task.id} ended" in out for key in missing), out
+    log = Path(task.log).read_text()
+    assert f"[3/8] {done[-1]}: ok in" in log and "[4/8]" not in log
+    tail = "\n".join(f"  | {line}" for line in log.rstrip().splitlines()[-10:])
+    assert f"last lines of {task.log}:\n{tail}\n" in out  # the log's tail (10 lines by default)
+    assert f"to run the failed and missing cells again: bench {shlex.join(argv)}" in out
 
-    status, out, err = submit(slurm_results, *cells, "--cells-per-job", "8", "--wait")
+    gate.release(*task.cells)
+    status, out, err = run_cli(*argv, "--wait")
     assert status == 0, err
-    assert f"{len(missing)} done, {len(first)} skipped, 0 failed" in out
+    assert "5 done, 3 skipped, 0 failed" in out
     sweep = Sweep.load(slurm_results, sweep.id)
     assert len(sweep.submissions) == 2 and sorted(sweep.submissions[1].tasks[0].cells) == missing
-    second_job = sweep.submissions[1].arrays[0]
+    (second_job,) = sweep.submissions[1].arrays
     after = {r["cell"]["key"]: r for r in store.records()}
+    assert sorted(after) == sorted(task.cells)
     assert all(after[key] == record for key, record in first.items())  # untouched
     assert all(after[key]["provenance"]["slurm_job_id"] == second_job and after[key]["status"] == "ok" for key in missing)
+    # the first 3 cells ran once, in the first job; the killed one in both; the rest only in the second
+    assert [[start.job for start in gate.starts(key)] for key in task.cells] == (
+        [[first_job]] * 3 + [[first_job, second_job]] + [[second_job]] * 4
+    )
 
 
-def test_a_task_out_of_time_is_requeued_and_runs_only_its_unfinished_cells(slurm_results):
-    # 36 Deep SVDD cells of about 3.5 s in one task with a 2-minute limit: SIGUSR2 comes 40 s
-    # before the limit (up to 30 s earlier), so the first run cannot finish them all.
-    cells = ("--methods", "deep-svdd", "--datasets", "digits", "--classes", "0,1,2,3,4,5,6,7,8",
-             "--seeds", "0,1,2,3", "--no-cache")
-    status, out, err = submit(slurm_results, *cells, "--cells-per-job", "36", "--time", "2", "--requeues", "4", "--wait")
-    assert status == 0, err
-    assert "36 done, 0 skipped, 0 failed" in out
-    (sweep,) = Sweep.all(slurm_results)
-    (task,) = sweep.submissions[0].tasks
-    records = {r["cell"]["key"]: r for r in Store(slurm_results).records()}
-    restarts = Counter(r["provenance"]["slurm_restart_count"] for r in records.values())
-    assert restarts[0] >= 1 and sum(n for count, n in restarts.items() if count >= 1) >= 1, restarts
+def test_a_task_out_of_time_is_requeued_and_runs_only_its_unfinished_cells(slurm_results, gated_method):
+    # 6 gated cells in one task with a 2-minute limit: the first 3 run at once, the 4th is held
+    # until SLURM's warning (SIGUSR2, 40 s before the limit, up to 30 s earlier) has requeued
+    # the task and the requeued task has started it again; then the rest are released.
+    gate = gated_method
+    cells = ("--methods", METHOD, "--datasets", "digits", "--classes", "0,1,2,3,4,5", "--set", gate.setting)
+    command = [sys.executable, "-m", "bench", "run", "--executor", "slurm", "--allow-dirty", "--quiet",
+               "--results", str(slurm_results), *cells, "--cells-per-job", "6", "--time", "2", "--requeues", "2", "--wait"]
+    waiting = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # follows with --wait
+    store = Store(slurm_results)
+
+    def alive() -> bool:
+        assert waiting.poll() is None, f"bench run --wait ended early: {waiting.communicate()}"
+        return True
+
+    try:
+        (sweep,) = wait_until(lambda: alive() and Sweep.all(slurm_results), "the sweep to be submitted")
+        (task,) = sweep.submissions[0].tasks
+        assert len(task.cells) == 6
+        done, held, rest = task.cells[:3], task.cells[3], task.cells[4:]
+        gate.release(*done)
+        wait_for_start(gate, held, store, what="the 4th cell to start", alive=alive)
+        (first_start,) = gate.starts(held)
+        assert first_start.restart == 0 and sorted(r["cell"]["key"] for r in store.records()) == sorted(done)
+        wait_for_start(gate, held, store, 2, "the requeued task to start the 4th cell again", alive, timeout=300)
+        assert gate.starts(held)[1].restart == 1 and "Requeued job" in Path(task.log).read_text()
+        gate.release(held, *rest)
+        out, err = waiting.communicate(timeout=300)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.communicate()
+    assert waiting.returncode == 0, err
+    assert "6 done, 0 skipped, 0 failed" in out
+
+    records = {r["cell"]["key"]: r for r in store.records()}
+    assert sorted(records) == sorted(task.cells)
+    assert all(r["status"] == "ok" and r["cell"]["method"] == METHOD for r in records.values())
+    restarts = [records[key]["provenance"]["slurm_restart_count"] for key in task.cells]
+    assert restarts == [0, 0, 0, 1, 1, 1], restarts
+    # every cell started once, in the run that finished it — but the held one, in both runs
+    assert [[start.restart for start in gate.starts(key)] for key in task.cells] == [[0], [0], [0], [0, 1], [1], [1]]
 
     log = Path(task.log).read_text()
-    assert "Requeued job" in log
     finished = Counter(re.findall(r"\] (\S+): ok in", log))
     assert set(finished) == set(task.cells) and set(finished.values()) == {1}  # no cell ran twice
     # each run started with exactly the cells earlier runs had finished
-    starts = [int(n) for n in re.findall(r"task of 36 cells: (\d+) already done", log)]
-    assert starts == [sum(n for count, n in restarts.items() if count < run) for run in range(len(starts))]
-    assert len(starts) == max(restarts) + 1
+    assert re.findall(r"task of 6 cells: (\d+) already done", log) == ["0", "3"]
 
 
 def test_mistakes_found_before_submission_queue_nothing(slurm_results, tmp_path, monkeypatch):

@@ -17,8 +17,9 @@ def cell(i: int) -> Cell:
     return Cell("dn2", "digits", i, 0, "smoke")
 
 
-def record(c: Cell, status: str, finished_at: str, **extra) -> dict:
-    return {"cell": c.to_dict(), "status": status, "finished_at": finished_at, **extra}
+def record(c: Cell, status: str, finished_at: str, job: str | None = None, **extra) -> dict:
+    """A record as the task of SLURM job array `job` writes it (None: written outside SLURM)."""
+    return {"cell": c.to_dict(), "status": status, "finished_at": finished_at, "provenance": {"slurm_job_id": job}, **extra}
 
 
 def test_sweep_ids_depend_on_results_root_and_cells_not_their_order(tmp_path):
@@ -40,11 +41,12 @@ def test_cell_statuses_combine_records_and_the_queue(results):
     late = Submission("2026-01-02T00:00:00+00:00", ["20"], tasks, {}, {})
     sweep = Sweep("abc", str(results), "bench run …", late.submitted_at, [c.key for c in cells], [early, late])
     store = Store(results)
-    store.write(record(cells[0], "ok", "2026-01-02T00:01:00+00:00"))
-    store.write(record(cells[1], "failed", "2026-01-02T00:02:00+00:00", error={"type": "ValueError", "message": "bad"}))
-    store.write(record(cells[3], "failed", "2026-01-01T12:00:00+00:00", error={"type": "E", "message": "old"}))
+    store.write(record(cells[0], "ok", "2026-01-02T00:01:00+00:00", "20"))
+    store.write(record(cells[1], "failed", "2026-01-02T00:02:00+00:00", "20", error={"type": "ValueError", "message": "bad"}))
+    # a failure of an earlier run, even one stamped after the submission: not the task's
+    store.write(record(cells[3], "failed", "2026-01-02T00:00:00+00:00", "7", error={"type": "E", "message": "old"}))
     store.write(record(cells[5], "ok", "2025-12-31T00:00:00+00:00"))  # done before: done, whoever runs it
-    store.write(record(cells[8], "ok", "2026-01-01T00:05:00+00:00"))
+    store.write(record(cells[8], "ok", "2026-01-01T00:05:00+00:00", "10"))
     queue = {"20_0": ("RUNNING", "None"), "20_1": ("PENDING", "Resources"), "20_2": ("CANCELLED", "None"),
              "20_4": ("RUNNING", "None")}
 

@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from bench.cell import Cell
 from bench.store import Store
@@ -45,23 +44,42 @@ WRITER = """
 import sys
 from bench.cell import Cell
 from bench.store import Store
+
+
+class Stalling(dict):
+    # JSON encoding asks a dict for its items as it writes them: these say when the writer is
+    # half-way through the record, then wait until the test kills the process.
+    def items(self):
+        yield from dict.items(self)
+        print("mid-write", flush=True)
+        sys.stdin.read()  # never returns: the test keeps stdin open until it has killed us
+        yield "never", "written"
+
+
 cell = Cell(method="dn2", dataset="digits", normal_class=3, seed=1, profile="smoke", method_params={"k": 2})
-huge = list(range(3_000_000))  # seconds of JSON encoding: time to be killed mid-write
-print("writing", flush=True)
-Store(sys.argv[1]).write({"schema": 1, "cell": cell.to_dict(), "status": "ok", "payload": huge})
+payload = Stalling({str(i): "x" * 100 for i in range(10_000)})  # a megabyte before the stall
+Store(sys.argv[1]).write({"schema": 1, "cell": cell.to_dict(), "status": "ok", "payload": payload})
 """
 
 
 def _kill_mid_write(root) -> None:
-    process = subprocess.Popen([sys.executable, "-c", WRITER, str(root)], stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "writing"
-    folder = root / "digits" / "dn2"
-    deadline = time.time() + 30
-    while time.time() < deadline and not any(folder.rglob(".*.tmp")):
-        time.sleep(0.005)
-    assert any(folder.rglob(".*.tmp")), "the writer never started its temporary file"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    """Kill a writer that is half-way through writing CELL's record (it waits there for us)."""
+    process = subprocess.Popen([sys.executable, "-c", WRITER, str(root)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "mid-write"
+        folder = root / "digits" / "dn2"
+        (temporary,) = [path for path in folder.rglob(".*.tmp")]  # the record's temporary file, mid-write
+        assert temporary.stat().st_size > 0  # part of the record already went to it
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdin.close()
+        process.stdout.close()
+    assert process.returncode == -signal.SIGKILL
 
 
 def test_killed_writer_leaves_no_partial_record(tmp_path):

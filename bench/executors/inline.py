@@ -10,19 +10,30 @@ from bench.worker import CellWorker
 
 
 class InlineHandle(CellHandle):
-    """Runs its cell the first time its result is asked for."""
+    """Runs its cell once, the first time it is run or its result asked for; an error of the
+    worker itself (not of the cell, which becomes a failed record) is kept and raised by
+    `result()`, as a pool's future would."""
 
     def __init__(self, cell: Cell, worker: CellWorker):
         super().__init__(cell)
         self._worker = worker
         self._record: dict | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        if not self.done():
+            try:
+                self._record = self._worker(self.cell)
+            except Exception as error:
+                self._error = error
 
     def done(self) -> bool:
-        return self._record is not None
+        return self._record is not None or self._error is not None
 
     def result(self) -> dict:
-        if self._record is None:
-            self._record = self._worker(self.cell)
+        self.run()
+        if self._error is not None:
+            raise self._error
         return self._record
 
 
@@ -37,5 +48,5 @@ class InlineExecutor(Executor):
 
     def as_completed(self, handles: Sequence[CellHandle]) -> Iterator[CellHandle]:
         for handle in handles:
-            handle.result()
+            handle.run()
             yield handle

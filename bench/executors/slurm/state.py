@@ -106,8 +106,10 @@ class Sweep:
 
 
 def is_fresh(record: dict | None, submission: Submission) -> bool:
-    """Whether `record` was written since `submission` (by its task, or for it)."""
-    return record is not None and record.get("finished_at", "") >= submission.submitted_at
+    """Whether `record` was written by a task of `submission`: its provenance names one of the
+    submission's job arrays (exact, unlike comparing timestamps of whole seconds)."""
+    job = ((record or {}).get("provenance") or {}).get("slurm_job_id")
+    return job is not None and str(job) in submission.arrays
 
 
 @dataclass(frozen=True)
