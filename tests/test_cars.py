@@ -1,44 +1,18 @@
 """Stanford Cars adapter on a tiny devkit (.mat) with images, in the real layout."""
 
-import hashlib
-
-import numpy as np
 import pytest
-from PIL import Image
-from scipy.io import savemat
 
 from bench import registry
 from bench.context import RunContext
-from bench.datafiles import DataFile
 from tests.conftest import run_cli
+from tests.tiny_data import checksums_of, write_cars
 
 CARS = registry.datasets.get("stanford-cars").factory
 
 
-def annotations(names, classes):
-    records = np.zeros(len(names), dtype=[("fname", object), ("class", np.uint8)])
-    records["fname"] = names
-    records["class"] = classes
-    return {"annotations": records}
-
-
 @pytest.fixture
 def root(tmp_path, monkeypatch):
-    base = tmp_path / "stanford_cars"
-    (base / "devkit").mkdir(parents=True)
-    names = ["Audi A4", "BMW M3", "Fiat 500"] + [f"Model {i}" for i in range(4, 197)]  # the devkit lists all 196
-    savemat(base / "devkit" / "cars_meta.mat", {"class_names": np.array(names, dtype=object)})
-    for split, classes in (("train", [1, 1, 2, 3]), ("test", [1, 2, 2, 3, 3])):
-        folder = base / f"cars_{split}"
-        folder.mkdir()
-        names = [f"{i:05d}.jpg" for i in range(1, len(classes) + 1)]
-        for name in names:
-            Image.fromarray(np.zeros((6, 9, 3), dtype=np.uint8)).save(folder / name)
-        target = base / "devkit" / "cars_train_annos.mat" if split == "train" else base / "cars_test_annos_withlabels.mat"
-        savemat(target, annotations(names, classes))
-    md5 = hashlib.md5((base / "cars_test_annos_withlabels.mat").read_bytes()).hexdigest()
-    files = tuple(DataFile(f.path, md5=md5 if f.md5 else None) for f in CARS.files)
-    monkeypatch.setattr(CARS, "files", files)
+    monkeypatch.setattr(CARS, "files", checksums_of(CARS, write_cars(tmp_path)))
     return tmp_path
 
 

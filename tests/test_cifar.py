@@ -10,52 +10,14 @@ import pytest
 
 from bench import registry
 from bench.context import RunContext
-from bench.datafiles import Archive, DataFile, safe_extract
+from bench.datafiles import Archive, safe_extract
 from bench.errors import UserError
 from bench.datasets.cifar import CIFAR10_CLASSES, FINE_TO_COARSE
 from tests.conftest import run_cli
+from tests.tiny_data import checksums_of, write_cifar10, write_cifar100
 
 CIFAR10 = registry.datasets.get("cifar10").factory
 CIFAR100 = registry.datasets.get("cifar100").factory
-
-
-def write_pickle(path, payload):
-    path.write_bytes(pickle.dumps(payload, protocol=2))
-
-
-def fake_images(rng, n):
-    return rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
-
-
-def write_cifar10(root, per_class=(3, 2)):
-    """5 training batches and a test batch; `per_class` = (train per batch, test) per class."""
-    rng = np.random.default_rng(0)
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for batch in range(1, 6):
-        labels = [c for c in range(10) for _ in range(per_class[0])]
-        write_pickle(folder / f"data_batch_{batch}", {"data": fake_images(rng, len(labels)), "labels": labels})
-    labels = [c for c in range(10) for _ in range(per_class[1])]
-    write_pickle(folder / "test_batch", {"data": fake_images(rng, len(labels)), "labels": labels})
-    write_pickle(folder / "batches.meta", {"label_names": list(CIFAR10_CLASSES)})
-    return folder
-
-
-def write_cifar100(root):
-    rng = np.random.default_rng(1)
-    folder = root / "cifar-100-python"
-    folder.mkdir(parents=True)
-    for name, per_fine in (("train", 2), ("test", 1)):
-        fine = [f for f in range(100) for _ in range(per_fine)]
-        write_pickle(folder / name, {"data": fake_images(rng, len(fine)), "fine_labels": fine,
-                                     "coarse_labels": FINE_TO_COARSE[fine].tolist()})
-    write_pickle(folder / "meta", {"fine_label_names": [f"fine{i}" for i in range(100)],
-                                   "coarse_label_names": [f"coarse{i}" for i in range(20)]})
-    return folder
-
-
-def checksums_of(adapter, folder):
-    return tuple(DataFile(f.path, md5=hashlib.md5((folder / f.path).read_bytes()).hexdigest()) for f in adapter.files)
 
 
 @pytest.fixture

@@ -1,27 +1,18 @@
 """CUB-200-2011 adapter on its official text files and JPEGs, tiny."""
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from bench import registry
 from bench.context import RunContext
 from bench.errors import UserError
+from tests.tiny_data import write_cub
 
 CUB = registry.datasets.get("cub200").factory
 
 
 @pytest.fixture
 def root(tmp_path):
-    base = tmp_path / "CUB_200_2011"
-    rows = [(1, "001.Albatross/a.jpg", 1, 1), (2, "001.Albatross/b.jpg", 1, 0), (3, "002.Auklet/c.jpg", 2, 1),
-            (4, "002.Auklet/d.jpg", 2, 0), (5, "003.Cowbird/e.jpg", 3, 0), (6, "001.Albatross/f.jpg", 1, 1)]
-    for _, path, _, _ in rows:
-        (base / "images" / path).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.zeros((5, 7, 3), dtype=np.uint8)).save(base / "images" / path)
-    (base / "images.txt").write_text("".join(f"{i} {p}\n" for i, p, _, _ in rows))
-    (base / "image_class_labels.txt").write_text("".join(f"{i} {c}\n" for i, _, c, _ in rows))
-    (base / "train_test_split.txt").write_text("".join(f"{i} {t}\n" for i, _, _, t in rows))
+    write_cub(tmp_path)  # species 1: a, f train, b test; species 2: c train, d test; species 3: e test
     return tmp_path
 
 

@@ -7,7 +7,9 @@ from bench import registry
 from bench.context import RunContext
 from bench.errors import UserError
 from tests.conftest import run_cli
-from tests.test_cifar import CIFAR10, checksums_of, write_cifar10
+from tests.tiny_data import checksums_of, write_cifar10, write_fake_bank
+
+CIFAR10 = registry.datasets.get("cifar10").factory
 
 
 @pytest.fixture
@@ -21,8 +23,7 @@ def root(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["cifar10-fsde", "cifar10-fsgan"])
 def test_real_class_against_its_fakes(root, name):
     adapter = registry.datasets.get(name).factory
-    bank = np.stack([np.full((32, 32, 3), c, dtype=np.uint8) for c in range(10) for _ in range(4)])
-    np.save(root / adapter.bank_file, bank)
+    write_fake_bank(root / adapter.bank_file, per_class=4)  # class c's fakes hold the value c
     split = adapter().split(6, RunContext(data_root=root))
     assert split.sizes == {"train": 15, "test": 2 + 4, "test_normal": 2, "test_anomalous": 4}
     fakes = [np.asarray(split.test[i]) for i in np.flatnonzero(split.is_anomaly)]

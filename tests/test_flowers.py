@@ -1,33 +1,20 @@
 """Flowers-102 adapter on tiny .mat files and JPEGs in the real layout."""
 
-import hashlib
-
 import numpy as np
 import pytest
-from PIL import Image
 from scipy.io import savemat
 
 from bench import registry
 from bench.context import RunContext
-from bench.datafiles import DataFile
 from bench.errors import UserError
+from tests.tiny_data import checksums_of, write_flowers
 
 FLOWERS = registry.datasets.get("flowers102").factory
 
 
 @pytest.fixture
 def root(tmp_path, monkeypatch):
-    base = tmp_path / "flowers-102"
-    (base / "jpg").mkdir(parents=True)
-    labels = np.array([1, 1, 2, 2, 3, 3, 1, 2, 3, 1, 2, 3])  # 1-based, image ids 1..12
-    for image_id in range(1, 13):
-        Image.fromarray(np.full((8, 8, 3), image_id, dtype=np.uint8)).save(base / "jpg" / f"image_{image_id:05d}.jpg")
-    savemat(base / "imagelabels.mat", {"labels": labels})
-    savemat(base / "setid.mat", {"trnid": np.array([1, 3, 5]), "valid": np.array([2, 4, 6]), "tstid": np.arange(7, 13)})
-    files = tuple(
-        DataFile(f.path, md5=hashlib.md5((base / f.path).read_bytes()).hexdigest() if f.md5 else None) for f in FLOWERS.files
-    )
-    monkeypatch.setattr(FLOWERS, "files", files)
+    monkeypatch.setattr(FLOWERS, "files", checksums_of(FLOWERS, write_flowers(tmp_path)))
     return tmp_path
 
 

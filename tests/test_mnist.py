@@ -1,45 +1,21 @@
 """MNIST and Fashion-MNIST adapters on tiny idx .gz files in the real format."""
 
-import gzip
-import hashlib
-import struct
-
 import numpy as np
 import pytest
 
 from bench import registry
 from bench.context import RunContext
-from bench.datafiles import Archive, DataFile
+from bench.datafiles import Archive
 from bench.errors import UserError
 from tests.conftest import run_cli
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    magic = 0x0803 if array.ndim == 3 else 0x0801
-    return struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape) + array.astype(np.uint8).tobytes()
-
-
-def write_idx(folder, per_class=(4, 3)):
-    """Train and test idx.gz files with `per_class` images of each of the 10 classes."""
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, count in (("train", per_class[0]), ("t10k", per_class[1])):
-        labels = np.repeat(np.arange(10), count)
-        images = rng.integers(0, 256, size=(len(labels), 28, 28))
-        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
-        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
-    return folder
-
-
-def own_checksums(adapter, folder):
-    return tuple(DataFile(f.path, md5=hashlib.md5((folder / f.path).read_bytes()).hexdigest()) for f in adapter.files)
+from tests.tiny_data import checksums_of, write_idx
 
 
 @pytest.mark.parametrize("name, first_class", [("mnist", "0"), ("fmnist", "T-shirt/top")])
 def test_split_from_idx_files(tmp_path, monkeypatch, name, first_class):
     adapter = registry.datasets.get(name).factory
     folder = write_idx(tmp_path / adapter.folder)
-    monkeypatch.setattr(adapter, "files", own_checksums(adapter, folder))
+    monkeypatch.setattr(adapter, "files", checksums_of(adapter, folder))
     split = adapter().split(0, RunContext(data_root=tmp_path))
     assert split.sizes == {"train": 4, "test": 30, "test_normal": 3, "test_anomalous": 27}
     assert split.class_name == first_class
@@ -50,7 +26,7 @@ def test_split_from_idx_files(tmp_path, monkeypatch, name, first_class):
 def test_corrupt_gz_is_refused(tmp_path, monkeypatch):
     adapter = registry.datasets.get("mnist").factory
     folder = write_idx(tmp_path / adapter.folder)
-    monkeypatch.setattr(adapter, "files", own_checksums(adapter, folder))
+    monkeypatch.setattr(adapter, "files", checksums_of(adapter, folder))
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b broken")
     with pytest.raises(UserError, match=r"t10k-labels-idx1-ubyte.gz \(corrupt\)"):
         adapter().split(0, RunContext(data_root=tmp_path))
@@ -60,7 +36,7 @@ def test_fetch_places_each_file(tmp_path, monkeypatch, http_root):
     served, url = http_root
     adapter = registry.datasets.get("mnist").factory
     made = write_idx(served)
-    files = own_checksums(adapter, made)
+    files = checksums_of(adapter, made)
     monkeypatch.setattr(adapter, "files", files)
     monkeypatch.setattr(adapter, "archives", tuple(Archive(f"{url}/{f.path}", md5=f.md5, destination=adapter.folder) for f in files))
     data_root = tmp_path / "data"

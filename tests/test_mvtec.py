@@ -1,33 +1,13 @@
 """MVTec AD adapter on a tiny tree of PNGs in the real layout."""
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from bench import registry
 from bench.context import RunContext
 from bench.errors import UserError
+from tests.tiny_data import write_category
 
 MVTEC = registry.datasets.get("mvtec").factory
-
-
-def png(path, value, mode="RGB"):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shape = (16, 16, 3) if mode == "RGB" else (16, 16)
-    Image.fromarray(np.full(shape, value, dtype=np.uint8), mode=mode).save(path)
-
-
-def write_category(root, category="screw", mode="L"):
-    base = root / "mvtec" / category
-    for i in range(5):
-        png(base / "train" / "good" / f"{i:03d}.png", 10 * i, mode)
-    for i in range(2):
-        png(base / "test" / "good" / f"{i:03d}.png", 100 + i, mode)
-    for defect, count in (("scratch_head", 2), ("thread_top", 1)):
-        for i in range(count):
-            png(base / "test" / defect / f"{i:03d}.png", 200 + i, mode)
-            png(base / "ground_truth" / defect / f"{i:03d}_mask.png", 255, "L")
-    return base
 
 
 def test_split_of_one_category_reads_lazily(tmp_path):

@@ -45,3 +45,29 @@ def test_ci_runs_the_readme_test_command():
 
 def test_readme_quickstart_is_install_run_table():
     assert "pip install -e . && bench run && bench table" in README
+
+
+def test_readme_plugin_conformance_example_runs(tmp_path):
+    """The README's pytest example checks the README's method and dataset, as a plug-in
+    author would run it: in a package of their own, under a pytest of its own."""
+    import os
+    import subprocess
+    import sys
+
+    from bench.testing import DATASET_CHECKS, METHOD_CHECKS
+
+    package = tmp_path / "my_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "my_method.py").write_text(example("methods/mean_distance.py"))
+    (package / "my_dataset.py").write_text(example("datasets/noise.py"))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_my_plugins.py").write_text(example("tests/test_my_plugins.py"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/test_my_plugins.py"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(METHOD_CHECKS) + len(DATASET_CHECKS)} passed" in result.stdout
+    assert "test_my_method[mean-distance-check_obvious_anomaly_scores_higher] PASSED" in result.stdout
+    assert "test_my_dataset[noise-vs-stripes-check_train_holds_no_anomalous_test_image] PASSED" in result.stdout

@@ -1,26 +1,18 @@
 """WBC adapter on a tiny copy of the repository's layout: BMPs and the labels CSV."""
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from bench import registry
 from bench.context import RunContext
 from bench.errors import UserError
+from tests.tiny_data import write_wbc
 
 WBC = registry.datasets.get("wbc").factory
 
 
 @pytest.fixture
 def root(tmp_path):
-    base = tmp_path / "segmentation_WBC"
-    (base / "Dataset 1").mkdir(parents=True)
-    labels = [1] * 10 + [2] * 3 + [3] * 2 + [4] * 2 + [5]
-    for image_id in range(1, len(labels) + 1):
-        Image.fromarray(np.zeros((12, 12, 3), dtype=np.uint8)).save(base / "Dataset 1" / f"{image_id:03d}.bmp")
-    (base / "Class Labels of Dataset 1.csv").write_text(
-        "image ID,class label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(labels, 1))
-    )
+    write_wbc(tmp_path)  # 10 neutrophils, 3 lymphocytes, 2 monocytes, 2 eosinophils, 1 basophil
     return tmp_path
 
 

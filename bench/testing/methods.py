@@ -1,0 +1,213 @@
+"""The method suite: what every `bench.detector.Detector` must do.
+
+Each (class, parameters, seed) is fitted once and scored once; the checks that need a fitted
+detector share that fit (`MethodCase.fitted`). The only other fit is the second one of
+`check_fit_idempotent`.
+"""
+
+from __future__ import annotations
+
+import unittest
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+import numpy as np
+
+from bench.context import RunContext
+from bench.digest import canonical_json
+from bench.errors import NotFittedError
+from bench.params import resolve_params
+from bench.tags import Tags
+from bench.testing.base import (
+    FitCache,
+    bind,
+    check_init_defaults_are_paper_profile,
+    check_init_stores_parameters_only,
+    params_key,
+)
+from bench.testing.tiny import NORMAL, OBVIOUS, TinyData, tiny_digits
+
+FITS = FitCache(size=2)
+
+
+@dataclass
+class MethodFit:
+    """What one fit showed: the detector, what `fit` returned, the canonical JSON of its
+    parameters before and after `fit`, and the scores of the test images (or the error
+    `fit` or `score` raised, raised again by the checks that need them)."""
+
+    detector: Any = None
+    returned: Any = None
+    params_before: str = ""
+    params_after: str = ""
+    fit_error: BaseException | None = None
+    raw_scores: Any = None
+    score_error: BaseException | None = None
+
+    def fitted(self) -> "MethodFit":
+        if self.fit_error is not None:
+            raise self.fit_error
+        return self
+
+    @property
+    def scores(self) -> Any:
+        self.fitted()
+        if self.score_error is not None:
+            raise self.score_error
+        return self.raw_scores
+
+
+@dataclass(eq=False)
+class MethodCase:
+    """A method class with the resolved hyper-parameters, data and context it is checked with."""
+
+    name: str
+    cls: type
+    params: dict[str, Any]
+    data: TinyData
+    ctx: RunContext
+
+    @property
+    def tags(self) -> Tags:
+        return getattr(self.cls, "tags", None) or Tags()
+
+    def build(self):
+        return self.cls(**self.params)
+
+    def fit_afresh(self, seed: int) -> MethodFit:
+        """Build, seed everything with `seed`, fit on the training images, score the test images."""
+        from bench.seeding import seed_everything
+
+        ctx = replace(self.ctx, seed=seed)
+        record = MethodFit(detector=self.build())
+        record.params_before = canonical_json(record.detector.get_params())
+        seed_everything(seed)
+        try:
+            record.returned = record.detector.fit(self.data.train, ctx)
+        except Exception as error:
+            record.fit_error = error
+            return record
+        record.params_after = canonical_json(record.detector.get_params())
+        try:
+            record.raw_scores = record.detector.score(self.data.test, ctx)
+        except Exception as error:
+            record.score_error = error
+        return record
+
+    def fitted(self, seed: int = 0) -> MethodFit:
+        """The shared fit for `seed` (made on first use)."""
+        key = (self.cls, params_key(self.params), seed, self.data, self.ctx)
+        return FITS.get(key, lambda: self.fit_afresh(seed))
+
+
+def check_fit_returns_self(case: MethodCase) -> None:
+    """`fit(train, ctx)` returns the detector itself."""
+    fit = case.fitted().fitted()
+    assert fit.returned is fit.detector, f"{case.cls.__name__}.fit returned {fit.returned!r}, not self"
+
+
+def check_fit_leaves_parameters_unchanged(case: MethodCase) -> None:
+    """`fit` changes no hyper-parameter: `get_params()`, as canonical JSON, is the same
+    before and after (learned state goes into attributes ending with `_`)."""
+    fit = case.fitted().fitted()
+    assert fit.params_after == fit.params_before, (
+        f"{case.cls.__name__}.fit changed its parameters: before {fit.params_before}, after {fit.params_after}"
+    )
+
+
+def check_score_before_fit_raises(case: MethodCase) -> None:
+    """`score` on an unfitted detector raises `bench.errors.NotFittedError` whose message
+    says to call `fit` (`bench.errors.check_is_fitted` does this)."""
+    detector = case.build()
+    try:
+        detector.score(case.data.test, case.ctx)
+    except NotFittedError as error:
+        assert "call fit" in str(error), f"the NotFittedError should say to call fit: {error}"
+    except Exception as error:
+        raise AssertionError(
+            f"{case.cls.__name__}.score before fit raised {type(error).__name__}: {error}; "
+            "expected NotFittedError (bench.errors.check_is_fitted)"
+        ) from error
+    else:
+        raise AssertionError(f"{case.cls.__name__}.score before fit raised nothing; expected NotFittedError")
+
+
+def check_score_shape_and_finite(case: MethodCase) -> None:
+    """`score(test, ctx)` returns a 1-D float numpy array with one finite value per test image."""
+    scores = case.fitted().scores
+    n = len(case.data.test)
+    assert isinstance(scores, np.ndarray), f"score returned {type(scores).__name__}, not a numpy array"
+    assert scores.shape == (n,), f"score returned shape {scores.shape}; expected ({n},), one score per test image"
+    assert np.issubdtype(scores.dtype, np.floating), f"score returned dtype {scores.dtype}; expected floats"
+    assert np.isfinite(scores).all(), f"score returned {int((~np.isfinite(scores)).sum())} non-finite value(s)"
+
+
+def check_obvious_anomaly_scores_higher(case: MethodCase) -> None:
+    """Higher = more anomalous: uniform-noise images score higher, on average, than
+    held-out images of the normal class."""
+    scores = np.asarray(case.fitted().scores, dtype=float)
+    kind = case.data.kind
+    obvious, normal = scores[kind == OBVIOUS].mean(), scores[kind == NORMAL].mean()
+    assert obvious > normal, (
+        f"noise images score {obvious:.4g} on average, held-out normal images {normal:.4g}: "
+        "scores must be higher for more anomalous images (negate a 'normality' score)"
+    )
+
+
+def check_fit_idempotent(case: MethodCase) -> None:
+    """The same seed gives the same scores: two detectors fitted with the same seed score
+    the test images identically. Skipped when the method's `tags.deterministic` is False."""
+    if not case.tags.deterministic:
+        raise unittest.SkipTest(f"{case.name} is tagged non-deterministic")
+    first = case.fitted(seed=0).scores
+    second = case.fit_afresh(seed=0).scores
+    np.testing.assert_array_equal(
+        np.asarray(first), np.asarray(second), err_msg=f"{case.name}: two fits with seed 0 scored differently"
+    )
+
+
+METHOD_CHECKS = (
+    check_init_stores_parameters_only,
+    check_init_defaults_are_paper_profile,
+    check_fit_returns_self,
+    check_fit_leaves_parameters_unchanged,
+    check_score_before_fit_raises,
+    check_score_shape_and_finite,
+    check_obvious_anomaly_scores_higher,
+    check_fit_idempotent,
+)
+
+
+def method_checks(
+    method: str | type,
+    params: Mapping[str, Any] | None = None,
+    *,
+    data: TinyData | None = None,
+    ctx: RunContext | None = None,
+):
+    """Yield `(check, bound)` for every check of `METHOD_CHECKS` applied to `method` — a
+    registered name or a `Detector` class.
+
+    `params` are hyper-parameters on top of the class's `smoke` profile (an unknown name is a
+    ValueError); `data` defaults to `tiny_digits()`, `ctx` to a CPU `RunContext` whose normal
+    class is 0 (the seed is set per fit). The class's `tags.expected_failures` mark checks it
+    is expected to fail."""
+    name, cls = _method(method)
+    smoke = dict(getattr(cls, "profiles", {}).get("smoke", {}))
+    case = MethodCase(
+        name=name,
+        cls=cls,
+        params=resolve_params(cls, {**smoke, **(params or {})}),
+        data=data if data is not None else tiny_digits(),
+        ctx=ctx if ctx is not None else RunContext(seed=0, normal_class=0),
+    )
+    yield from bind(name, case, METHOD_CHECKS, case.tags.expected_failures)
+
+
+def _method(method: str | type) -> tuple[str, type]:
+    if isinstance(method, str):
+        from bench.registry import methods
+
+        entry = methods.get(method)
+        return entry.name, entry.factory
+    return method.__dict__.get("name") or method.__name__, method
