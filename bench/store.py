@@ -25,7 +25,12 @@ class Store:
         return self.root / f"{key}.json"
 
     def write(self, record: dict) -> Path:
-        return write_json(self.path(record["cell"]["key"]), record)
+        """Write `record` as its cell's record, except that a failure never replaces a
+        successful record (a rerun that fails, a worker that dies after writing its own)."""
+        key = record["cell"]["key"]
+        if record.get("status") != OK and self.is_ok(key):
+            return self.path(key)
+        return write_json(self.path(key), record)
 
     def read(self, key: str) -> dict | None:
         try:
@@ -33,10 +38,13 @@ class Store:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
+    def is_ok(self, key: str) -> bool:
+        record = self.read(key)
+        return isinstance(record, dict) and record.get("status") == OK
+
     def is_done(self, cell: Cell) -> bool:
         """A cell is done when a successful record exists; failed cells run again."""
-        record = self.read(cell.key)
-        return record is not None and record.get("status") == OK
+        return self.is_ok(cell.key)
 
     def records(self, under: str = "") -> Iterator[dict]:
         """Every record under the root, or under its folder `under` (e.g. `digits/dn2`);

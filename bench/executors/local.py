@@ -2,18 +2,34 @@
 
 At most `workers` cells run at once (unlike submitit's local cluster, which starts every job
 together). Workers are spawned, not forked, and split the machine's cores between them.
+The pool is pebble's: a worker that dies — killed by the out-of-memory killer, say — fails
+only the cell it was running (its record says how it died) and is replaced, and the sweep
+goes on. Workers die with this process (`bench.lifetime`): killing `bench run` leaves no
+worker running cells or idling on its memory.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from typing import Iterator, Sequence
 
 from bench.cell import Cell
 from bench.execution import CellHandle, Executor, Preparation
 from bench.worker import CellWorker, limit_threads
+
+
+class WorkerDied(RuntimeError):
+    """The pool process running a cell ended before returning the cell's record."""
+
+
+def start_worker(threads: int) -> None:
+    """Initialise a pool process: end with the parent, use `threads` threads."""
+    from bench.lifetime import die_with_parent
+
+    die_with_parent()
+    limit_threads(threads)
 
 
 class FutureHandle(CellHandle):
@@ -25,7 +41,14 @@ class FutureHandle(CellHandle):
         return self.future.done()
 
     def result(self) -> dict:
-        return self.future.result()
+        from pebble import ProcessExpired
+
+        from bench.lifetime import describe_exit
+
+        try:
+            return self.future.result()
+        except ProcessExpired as error:
+            raise WorkerDied(f"the worker process running this cell was {describe_exit(error.exitcode)}") from None
 
 
 class LocalExecutor(Executor):
@@ -33,7 +56,7 @@ class LocalExecutor(Executor):
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = None
 
     def _shape(self, cells: int) -> tuple[int, int]:
         """(worker processes, threads each) for `cells` cells."""
@@ -45,14 +68,14 @@ class LocalExecutor(Executor):
         return Preparation(list(cells), f"{len(cells)} cell(s) in {workers} worker process(es) of {threads} thread(s)")
 
     def submit(self, cells: Sequence[Cell], worker: CellWorker) -> list[CellHandle]:
+        from pebble import ProcessPool
+
         workers, threads = self._shape(len(cells))
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=limit_threads,
-            initargs=(threads,),
+        self._pool = ProcessPool(
+            max_workers=workers, initializer=start_worker, initargs=(threads,),
+            context=multiprocessing.get_context("spawn"),
         )
-        return [FutureHandle(cell, self._pool.submit(worker, cell)) for cell in cells]
+        return [FutureHandle(cell, self._pool.schedule(worker, args=(cell,))) for cell in cells]
 
     def as_completed(self, handles: Sequence[CellHandle]) -> Iterator[CellHandle]:
         by_future = {handle.future: handle for handle in handles}
@@ -61,5 +84,6 @@ class LocalExecutor(Executor):
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.stop()  # cells still queued (Ctrl-C) are dropped, running ones ended
+            self._pool.join()
             self._pool = None
