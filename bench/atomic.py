@@ -56,6 +56,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".t
         os.chmod(temporary, 0o666 & ~umask())
         os.replace(temporary, path)
         fsync_folder(path.parent)
+    except OSError as error:
+        if error.errno and not error.filename:  # a failed write names no file: name the target
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
     finally:
         Path(temporary).unlink(missing_ok=True)
 

@@ -116,6 +116,11 @@ class Benchmark(HasParams):
 
         check_files(self.name, self.data_dir(root), self.data_files())
 
+    def derived_problems(self, root: Path) -> list[tuple[Path, str]]:
+        """Files the adapter derives from its declared ones (an unpacked copy) that are
+        damaged, with what is wrong; the adapter remakes them when it next reads them."""
+        return []
+
     def missing_files(self, root: Path, classes=None) -> list[Path]:
         """Declared files that are absent, among those the normal `classes` need (None: all)."""
         directory = self.data_dir(root)

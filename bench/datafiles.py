@@ -1,16 +1,16 @@
 """What a dataset adapter needs on disk, and how it gets there: declared files with their
-checksums, archives to download, verification before anything is unpickled, and archive
-extraction that refuses members escaping the destination."""
+checksums, archives to download (unpacked by `bench.extract`, which refuses members escaping
+the destination), and verification before anything is unpickled."""
 
 from __future__ import annotations
 
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.digest import file_digest
 from bench.download import download
 from bench.errors import UserError
+from bench.extract import safe_extract
 
 MISSING, CORRUPT, OK = "missing", "corrupt", "ok"
 
@@ -63,25 +63,6 @@ class Archive:
         if self.is_tar:
             (Path(root) / self.destination).mkdir(parents=True, exist_ok=True)
             safe_extract(path, Path(root) / self.destination)
-
-
-def safe_extract(archive: Path, destination: Path) -> None:
-    """Extract a tar archive, refusing absolute paths, `..` and links that leave `destination`."""
-    destination = Path(destination).resolve()
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            target = (destination / member.name).resolve()
-            escapes = member.name.startswith("/") or not target.is_relative_to(destination)
-            if member.issym() or member.islnk():
-                link = (target.parent / member.linkname).resolve()
-                escapes = escapes or not link.is_relative_to(destination)
-            if escapes:
-                raise UserError(
-                    f"{archive.name}: member {member.name!r} would be written outside {destination}; "
-                    "the archive is not the published one, delete it"
-                )
-        # the "data" filter (Python ≥ 3.11.4) also drops special files and unsafe modes
-        tar.extractall(destination, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
 
 
 def check_files(name: str, folder: Path, files) -> None:

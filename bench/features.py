@@ -20,6 +20,7 @@ from bench.context import RunContext
 from bench.digest import digest
 from bench.images import ImageSet
 from bench.loading import run_network
+from bench.notices import discarded
 from bench.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
 
 CACHE_VERSION = 1
@@ -83,13 +84,29 @@ class FeatureExtractor:
     def __call__(self, images: ImageSet, desc: str = "features") -> np.ndarray:
         path = self.cache_path(images)
         if path is not None and path.exists():
-            try:
-                return np.load(path, allow_pickle=False)
-            except (OSError, ValueError):
-                pass  # an unreadable cache file is recomputed and replaced
+            cached = load_features(path, len(images))
+            if cached is not None:
+                return cached
         features = run_network(self.model, self.spec.transform(), images, self.ctx, batch_size=self.batch_size, desc=desc)
         self.forward_images += len(images)
         if path is not None:
             with atomic_write(path) as handle:
                 np.save(handle, features)
         return features
+
+
+def load_features(path: Path, n_images: int) -> np.ndarray | None:
+    """The cached features at `path` if they are what the cache stores — float32, one finite
+    row per image (`n_images` × D) — else None, the damaged file deleted with a notice.
+    Loaded with `allow_pickle=False`: a planted pickle cannot run code."""
+    try:
+        features = np.load(path, allow_pickle=False)
+        if features.dtype != np.float32 or features.ndim != 2 or len(features) != n_images or not features.shape[1]:
+            raise ValueError(f"{features.dtype} {features.shape}, expected float32 {n_images}×D")
+        if not np.isfinite(features).all():
+            raise ValueError("non-finite values")
+    except (OSError, ValueError, EOFError) as error:
+        path.unlink(missing_ok=True)
+        discarded(path, str(error).splitlines()[0][:160] if str(error) else type(error).__name__)
+        return None
+    return features

@@ -30,7 +30,11 @@ def image_loader(
     drop_last: bool = False, labels=None,
 ):
     """Batches of transformed images (with `labels`: (images, labels) batches); the order
-    depends on the run's seed alone, and `ctx.loader_workers` processes prepare them."""
+    depends on the run's seed alone, and `ctx.loader_workers` processes prepare them.
+
+    Loader processes start afresh at every pass over the images (no persistent workers):
+    each pass seeds them from the loader's `generator`, whose state training checkpoints
+    hold, so a resumed cell draws the same augmentations as an uninterrupted one."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -41,7 +45,6 @@ def image_loader(
         drop_last=drop_last and len(images) > batch_size,
         generator=torch.Generator().manual_seed(ctx.seed),
         num_workers=ctx.loader_workers,
-        persistent_workers=ctx.loader_workers > 0,  # no re-forking at every epoch
         pin_memory=ctx.device.startswith("cuda"),
     )
 

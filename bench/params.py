@@ -12,6 +12,7 @@ import inspect
 from typing import Any, Iterable, Mapping
 
 from bench.errors import UserError
+from bench.validation import check_values
 
 VARIANT = "+"  # `paper+high-res`: the paper profile's values for datasets tagged high-res
 
@@ -66,12 +67,14 @@ def resolve_profile(
     dataset_tags: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The resolved hyper-parameters of plug-in `name` (a `kind`: method, generator) under
-    `profile` for a dataset with `dataset_tags`, plus `overrides`, checked by the class's
-    `check_params`. Raises UserError naming the plug-in and the fix."""
+    `profile` for a dataset with `dataset_tags`, plus `overrides`, checked against their
+    declared types and ranges (`bench.validation`) and by the class's `check_params`.
+    Raises UserError naming the plug-in and the fix."""
     if profile not in profile_names(cls):
         raise UserError(f"{kind} {name} has no profile {profile!r} (it has: {', '.join(profile_names(cls))})")
     try:
         params = resolve_params(cls, {**profile_values(cls, profile, dataset_tags), **(overrides or {})})
+        check_values(cls, params)
         cls.check_params(params, profile)
     except (ValueError, UserError) as error:
         raise UserError(f"{kind} {name}: {error}") from None

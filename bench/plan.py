@@ -23,6 +23,7 @@ from bench.context import RunContext
 from bench.errors import UserError
 from bench.params import resolve_params, resolve_profile
 from bench.requirements import Requirement
+from bench.validation import SEED_LIMIT, check_values
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,15 @@ class Override:
 
 
 def parse_value(raw: str) -> Any:
-    """A `--set` value: JSON (numbers, booleans, lists, objects), else the text itself."""
+    """A `--set` value: JSON (numbers, booleans, lists, objects), else the text itself.
+    Text that starts like a JSON object, list or string but does not parse is a UserError:
+    an unclosed `{` is a typo, not a word."""
     try:
         return json.loads(raw)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as error:
+        if raw.strip()[:1] in ("{", "[", '"'):
+            raise UserError(f"--set value {raw!r} is not valid JSON ({error.msg} at character {error.pos}): "
+                            "close its brackets and quotes, e.g. '{\"train_steps\": 500}'") from None
         return raw
 
 
@@ -63,12 +69,20 @@ class Plan:
 
 
 def parse_seeds(text: str) -> list[int]:
+    """A comma list of seeds, each in [0, 2³²) (what numpy and torch take).
+
+    >>> parse_seeds("0,1,1")
+    [0, 1]
+    """
     try:
         seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise UserError(f"--seeds {text!r}: give comma-separated integers, e.g. --seeds 0,1,2") from None
     if not seeds:
-        raise UserError("--seeds is empty: give at least one integer")
+        raise UserError("--seeds is empty: give at least one integer, e.g. --seeds 0")
+    bad = [seed for seed in seeds if not 0 <= seed < SEED_LIMIT]
+    if bad:
+        raise UserError(f"--seeds {bad[0]}: a seed must be in [0, {SEED_LIMIT}) (numpy and torch take 32-bit seeds)")
     return list(dict.fromkeys(seeds))
 
 
@@ -80,6 +94,8 @@ def parse_classes(text: str, dataset: str, classes: Sequence[str]) -> list[int]:
     """
     if text.strip() == "all":
         return list(range(len(classes)))
+    if not text.strip(" ,"):
+        raise UserError(f"--classes is empty: give `all`, or class indices or names of {dataset}, e.g. --classes 0,3")
     chosen = []
     for token in (t.strip() for t in text.split(",") if t.strip()):
         if token.isdigit() and int(token) < len(classes):
@@ -142,19 +158,44 @@ class Selection:
         }
         return {name: files for name, files in missing.items() if files}
 
+    def requirements(self, data_root: Path) -> Iterable[tuple[str, Requirement]]:
+        """(method, requirement) for every file every selected method needs on every dataset."""
+        ctx = RunContext(profile=self.profile, data_root=data_root)
+        for name in self.methods:
+            cls = registry.methods.get(name).factory
+            for dataset in self.dataset_params or [None]:
+                for requirement in cls.requirements(self.method_params(name, dataset), ctx):
+                    yield name, requirement
+
     def missing_weights(self, data_root: Path) -> dict[Path, tuple[Requirement, list[str]]]:
         """Missing file → (its requirement, the methods needing it)."""
-        ctx = RunContext(profile=self.profile, data_root=data_root)
         missing: dict[Path, tuple[Requirement, list[str]]] = {}
-        for name in self.methods:
-            for dataset in self.dataset_params or [None]:
-                cls = registry.methods.get(name).factory
-                for requirement in cls.requirements(self.method_params(name, dataset), ctx):
-                    if not requirement.present:
-                        users = missing.setdefault(requirement.path, (requirement, []))[1]
-                        if name not in users:
-                            users.append(name)
+        for name, requirement in self.requirements(data_root):
+            if not requirement.present:
+                users = missing.setdefault(requirement.path, (requirement, []))[1]
+                if name not in users:
+                    users.append(name)
         return missing
+
+    def unusable_inputs(self, data_root: Path) -> dict[Path, tuple[str, list[str]]]:
+        """Present file that its `check` refuses → (why, the methods needing it)."""
+        problems: dict[Path, tuple[str, list[str]]] = {}
+        for name, requirement in self.requirements(data_root):
+            if requirement.path in problems or requirement.present:
+                why = problems[requirement.path][0] if requirement.path in problems else requirement.problem()
+                if why:
+                    users = problems.setdefault(requirement.path, (why, []))[1]
+                    if name not in users:
+                        users.append(name)
+        return problems
+
+
+def _raise_unusable_inputs(problems: dict[Path, tuple[str, list[str]]]) -> None:
+    """Present files the methods cannot use (a fake bank of the wrong dtype), in one error."""
+    if problems:
+        problem, users = next(iter(problems.values()))
+        others = f" ({len(problems) - 1} more unusable file(s))" if len(problems) > 1 else ""
+        raise UserError(f"{problem} (needed by {', '.join(users)}){others}")
 
 
 def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Sequence[str] = ()) -> Selection:
@@ -169,6 +210,7 @@ def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Se
         cls = registry.datasets.get(name).factory
         try:
             dataset_params[name] = resolve_params(cls, values)
+            check_values(cls, dataset_params[name])
             cls.check_params(dataset_params[name], profile)
         except (ValueError, UserError) as error:
             raise UserError(f"dataset {name}: {error}") from None
@@ -231,6 +273,7 @@ def make_plan(
     missing = selection.missing_weights(data_root)
     skipped_methods = {} if strict else user_inputs_of_unnamed(missing, selection.named_methods)
     _raise_missing_weights(missing)
+    _raise_unusable_inputs(selection.unusable_inputs(data_root))
 
     cells = []
     methods_to_run = [name for name in selection.methods if name not in skipped_methods]

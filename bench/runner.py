@@ -2,7 +2,8 @@
 
 benchmark.split(normal class) → detector.fit(train) → detector.score(test) → metrics → record.
 A cell that raises, or whose scores are not one finite number per test image, becomes a
-failed record carrying the error; the sweep goes on.
+failed record carrying the error; the sweep goes on. A full or read-only disk is not the
+cell's failure: that error propagates, and the sweep stops.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from bench import registry
 from bench.cell import Cell
 from bench.metrics import one_class_metrics
+from bench.places import storage_failure
 from bench.provenance import provenance
 from bench.records import FAILED, OK, SCHEMA, error_entry
 from bench.seeding import seed_everything
@@ -58,6 +60,8 @@ def run_cell(cell: Cell, settings: RunSettings) -> dict:
         record["headline"] = benchmark.headline
         record["status"] = OK
     except Exception as error:  # a failing cell is a result, not a crash of the sweep
+        if storage_failure(error):
+            raise  # a full or read-only disk fails every later cell too: the sweep stops
         record["status"] = FAILED
         record["error"] = error_entry(error)
     timings["total_s"] = time.perf_counter() - start

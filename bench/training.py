@@ -11,6 +11,7 @@ that interval of training, and on a CPU ends exactly where an uninterrupted run 
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from bench.atomic import atomic_write
 from bench.context import RunContext
+from bench.notices import discarded
 
 
 def train_only(model, trainable: Iterable[str] | None) -> list:
@@ -41,44 +43,88 @@ def train_only(model, trainable: Iterable[str] | None) -> list:
 
 
 class Checkpoint:
-    """One training phase's resumable state in `<checkpoint_dir>/<name>.pt`."""
+    """One training phase's resumable state in `<checkpoint_dir>/<name>.pt`.
+
+    Everything is saved as tensors, numbers, strings, lists and dicts — the random states of
+    numpy and Python too — so the file loads with `torch.load(weights_only=True)`: a planted
+    pickle cannot run code. A file that does not load, or does not fit the objects it should
+    restore, is discarded with a notice and training starts over; nothing half-restored stays.
+    """
 
     def __init__(self, directory: Path, name: str, state: Mapping[str, object]):
         self.path = Path(directory) / f"{name}.pt"
         self.state = state  # name -> object with state_dict() / load_state_dict()
 
     def load(self) -> tuple[int, list[float]]:
-        """Restore everything saved; return (epochs done, loss history). (0, []) if none."""
+        """Restore everything saved; return (epochs done, loss history). (0, []) if none, or
+        if the file is damaged (then it is deleted)."""
         import torch
 
         if not self.path.exists():
             return 0, []
-        saved = torch.load(self.path, map_location="cpu", weights_only=False)
-        for name, target in self.state.items():
-            target.load_state_dict(saved["state"][name])
-        torch.set_rng_state(saved["rng"]["torch"])
-        np.random.set_state(saved["rng"]["numpy"])
-        random.setstate(saved["rng"]["python"])
-        if saved["rng"]["cuda"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
-        return saved["epoch"], saved["history"]
+        before = {name: copy.deepcopy(target.state_dict()) for name, target in self.state.items()}
+        try:
+            saved = torch.load(self.path, map_location="cpu", weights_only=True)
+            epoch, history = int(saved["epoch"]), [float(x) for x in saved["history"]]
+            if set(saved["state"]) != set(self.state):
+                raise ValueError(f"it holds {sorted(saved['state'])}, expected {sorted(self.state)}")
+            for name, target in self.state.items():
+                target.load_state_dict(saved["state"][name])
+            rng = saved["rng"]
+            set_random_states(rng)
+        except Exception as error:  # damaged, foreign or planted: start over, never half-restored
+            for name, target in self.state.items():
+                target.load_state_dict(before[name])
+            self.path.unlink(missing_ok=True)
+            discarded(self.path, f"{type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''}")
+            return 0, []
+        return epoch, history
 
     def save(self, epoch: int, history: list[float]) -> None:
         import torch
 
         payload = {
             "epoch": epoch,
-            "history": list(history),
+            "history": [float(x) for x in history],
             "state": {name: target.state_dict() for name, target in self.state.items()},
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "numpy": np.random.get_state(),
-                "python": random.getstate(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            },
+            "rng": random_states(),
         }
         with atomic_write(self.path) as handle:
             torch.save(payload, handle)
+
+
+def random_states() -> dict:
+    """The global random states of torch, CUDA, numpy and Python as tensors and numbers
+    (what `torch.load(weights_only=True)` reads back)."""
+    import torch
+
+    _, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    version, python_state, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(position),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+        "python": {"version": int(version), "state": torch.tensor(python_state, dtype=torch.int64),
+                   "gauss_next": gauss_next},
+    }
+
+
+def set_random_states(states: Mapping) -> None:
+    """Restore what `random_states` saved."""
+    import torch
+
+    numpy, python = states["numpy"], states["python"]
+    keys = numpy["keys"].numpy().astype(np.uint32)
+    if keys.shape != (624,):
+        raise ValueError(f"numpy's random state has {keys.shape} keys, expected (624,)")
+    python_state = tuple(int(x) for x in python["state"].tolist())
+    np_state = ("MT19937", keys, int(numpy["pos"]), int(numpy["has_gauss"]), float(numpy["cached_gaussian"]))
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(np_state)
+    random.setstate((int(python["version"]), python_state, python["gauss_next"]))
+    if states["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 class _GeneratorState:

@@ -12,13 +12,17 @@ against their MD5 and unpacked next to themselves, which is what torchvision's l
 from __future__ import annotations
 
 import gzip
+import math
 import shutil
+import struct
 from pathlib import Path
 
+from bench.atomic import atomic_write
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.context import RunContext
 from bench.datafiles import Archive, DataFile
 from bench.images import ArrayImages
+from bench.notices import discarded
 from bench.registry import register_dataset
 
 
@@ -31,14 +35,25 @@ class IdxDataset(Benchmark):
         raise NotImplementedError
 
     def unpacked(self, root: Path) -> None:
-        """Check the .gz files, then unpack any idx file not unpacked yet."""
+        """Check the .gz files, then unpack every idx file not unpacked yet or damaged (its
+        size disagrees with its header: an unpack cut short). Unpacking writes a temporary
+        file and moves it into place, so a reader never sees half a file."""
         folder = self.data_dir(root)
         self.check(root)
-        for data_file in self.data_files():
-            target = folder / data_file.path[: -len(".gz")]
-            if not target.exists():
-                with gzip.open(folder / data_file.path, "rb") as source, open(target, "wb") as out:
+        for data_file, target in zip(self.data_files(), self.unpacked_paths(root)):
+            problem = idx_problem(target) if target.exists() else None
+            if problem:
+                discarded(target, problem)
+            if problem or not target.exists():
+                with gzip.open(folder / data_file.path, "rb") as source, atomic_write(target) as out:
                     shutil.copyfileobj(source, out)
+
+    def unpacked_paths(self, root: Path) -> list[Path]:
+        return [self.data_dir(root) / f.path[: -len(".gz")] for f in self.data_files()]
+
+    def derived_problems(self, root: Path) -> list[tuple[Path, str]]:
+        problems = [(path, idx_problem(path)) for path in self.unpacked_paths(root) if path.exists()]
+        return [(path, problem) for path, problem in problems if problem]
 
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         root = ctx.data_root
@@ -52,6 +67,23 @@ class IdxDataset(Benchmark):
             ArrayImages(test.data.numpy(), key=f"{self.name}/test"),
             test.targets.numpy(), normal_class, self.classes,
         )
+
+
+def idx_problem(path: Path) -> str | None:
+    """What is wrong with an unpacked idx file (None: nothing): its size must be the header's
+    (magic 0x0000 08 NN: unsigned bytes, NN dimensions of 4-byte big-endian sizes) plus the
+    product of the dimensions."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        header = handle.read(4)
+        if len(header) < 4 or header[:3] != b"\x00\x00\x08" or not 1 <= header[3] <= 4:
+            return "not an unsigned-byte idx file"
+        raw = handle.read(4 * header[3])
+    if len(raw) < 4 * header[3]:
+        return "its header is cut short"
+    dimensions = struct.unpack(f">{header[3]}I", raw)
+    expected = 4 + 4 * header[3] + math.prod(dimensions)
+    return None if size == expected else f"{size} bytes, its header says {expected}: unpacking was cut short"
 
 
 def idx_files(checksums: dict[str, str]) -> tuple[DataFile, ...]:

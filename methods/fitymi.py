@@ -30,6 +30,7 @@ steps, 6 epochs with momentum — seconds on a CPU.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
@@ -38,7 +39,7 @@ import numpy as np
 from bench.backbones import RANDOM, build_backbone, weights_requirement
 from bench.context import RunContext
 from bench.detectors import TrainedFeatureKNN
-from bench.generators.bank import BankRequest, class_slice, fake_bank, load_fake_bank
+from bench.generators.bank import BankRequest, check_bank_file, class_slice, fake_bank, load_fake_bank
 from bench.images import ArrayImages, ConcatImages, ImageSet
 from bench.loading import image_loader
 from bench.registry import register_method
@@ -285,6 +286,7 @@ class FITYMIBank(FakeTrainedViT):
             path=path or Path("<bank_path not set>"),
             how_to_get="point bank_path at FITYMI's released training fakes or a bank `bench fakes` wrote",
             param="bank_path",
+            check=functools.partial(check_bank_file, classes=params["bank_classes"]),
         )]
 
     def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:

@@ -112,7 +112,7 @@ def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(split, tm
         interrupted = RunContext(seed=0, checkpoint_dir=tmp_path / "b", checkpoint_interval_s=0, progress=interrupt_after(2))
         CSI(**params).fit(split.train, interrupted)
     assert (tmp_path / "b" / "csi.pt").exists()
-    assert torch.load(tmp_path / "b" / "csi.pt", weights_only=False)["epoch"] == 2
+    assert torch.load(tmp_path / "b" / "csi.pt", weights_only=True)["epoch"] == 2
 
     seed_everything(0)  # a requeued cell starts from its seed again
     resumed = CSI(**params).fit(split.train, RunContext(seed=0, checkpoint_dir=tmp_path / "b", progress=no_progress))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import warnings
 
 from bench import __version__
 from bench.errors import UserError
+from bench.places import StorageFull
 
 COMMANDS = ("run", "status", "cancel", "table", "list", "data", "prepare", "fakes")
 
@@ -21,6 +23,10 @@ class Parser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line that names the fix, exit status 2."""
 
     def error(self, message: str):
+        option = re.match(r"argument (--[\w-]+)(?:/[\w-]+)?: expected one argument", message)
+        if option:  # `--methods -dn2`: argparse takes the value for an option
+            example = "--methods=-dn2, or all,-dn2" if option[1] in ("--methods", "--datasets") else f"{option[1]}=-VALUE"
+            message += f"; a value that starts with '-' must be attached with '=': {example}"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -51,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"bench {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except StorageFull as error:
+        print(f"bench {args.command}: error: {error}: free space there (or point --results or $BENCH_CACHE "
+              "elsewhere) and run the same command again; finished records are intact", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"bench {args.command}: interrupted; finished cells keep their records", file=sys.stderr)
         return 130

@@ -6,6 +6,8 @@ import sys
 
 from bench import paths, registry
 
+DAMAGED = "damaged"  # a file derived from the declared ones (an unpacked copy) that is cut short
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -75,6 +77,8 @@ def verification(names: list[str], root) -> list[tuple[str, str, str]]:
             continue
         folder = benchmark.data_dir(root)
         rows += [(benchmark.name, f.status(folder), str(folder / f.path)) for f in benchmark.data_files()]
+        rows += [(benchmark.name, DAMAGED, f"{path} ({problem}; the next run unpacks it again)")
+                 for path, problem in benchmark.derived_problems(root)]
     return rows
 
 

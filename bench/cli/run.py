@@ -86,7 +86,22 @@ def _executor_name(args) -> str:
     slurm_only = run_slurm.given(args)
     if slurm_only and name != "slurm":
         raise UserError(f"{slurm_only[0]} applies to --executor slurm only: drop it, or add --executor slurm")
+    if args.workers is not None and name in ("inline", "slurm"):  # refused even when nothing is pending
+        raise UserError(f"--workers sizes the local executor's pool: drop it, or use --executor local (not {name})")
     return name
+
+
+def check_places(args, data_root) -> None:
+    """The results root, the cache (unless --no-cache) and the data root are folders this
+    process can use — checked before anything runs or is written (UserError)."""
+    from bench.places import check_folder
+
+    check_folder(paths.results_dir(args.results), "the results root",
+                 "pass --results DIR (or set BENCH_RESULTS) naming a folder you can write to")
+    if not args.no_cache:
+        check_folder(paths.cache_dir(), "the cache ($BENCH_CACHE)",
+                     "set BENCH_CACHE to a folder you can write to, or run with --no-cache")
+    check_folder(data_root, "the data root", "pass --data-root DIR (or set BENCH_DATA) naming a folder", writable=False)
 
 
 def plan_run(args) -> PlannedRun:
@@ -110,6 +125,7 @@ def plan_run(args) -> PlannedRun:
         args.methods, args.datasets, classes=args.classes, seeds=args.seeds, profile=args.profile,
         overrides=args.overrides, data_root=data_root, strict=args.strict,
     )
+    check_places(args, data_root)
     notices = []
     if plan.skipped:
         listing = "; ".join(f"{dataset} (`bench data fetch {dataset}`)" for dataset in plan.skipped)

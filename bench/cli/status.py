@@ -75,7 +75,10 @@ def main(args) -> int:
     if args.sweep:
         sweep = Sweep.load(results, args.sweep)
     else:
-        sweeps = Sweep.all(results)
+        damaged: list[str] = []
+        sweeps = Sweep.all(results, damaged)
+        for message in damaged:
+            print(f"notice: {message}", file=sys.stderr)
         if not sweeps:
             raise UserError(f"no SLURM sweeps under {results}: submit one with `bench run --executor slurm`, or point --results at its results root")
         sweep = sweeps[-1]

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from bench.cell import Cell
 from bench.execution import Executor
+from bench.places import StorageFull, storage_failure
 from bench.records import FAILED, failed_record
 from bench.settings import RunSettings
 from bench.store import Store
@@ -44,7 +45,8 @@ def run_sweep(
     progress: bool = True,
 ) -> Summary:
     """Run `cells` (already prepared by `executor`) and return what happened. An executor that
-    does not wait returns right after submitting, with `submitted` filled in."""
+    does not wait returns right after submitting, with `submitted` filled in. A full or
+    read-only disk raises StorageFull: the executor is closed, finished records stay."""
     from tqdm.auto import tqdm
 
     summary = Summary(skipped=skipped)
@@ -60,6 +62,8 @@ def run_sweep(
                 try:
                     record = handle.result()
                 except Exception as error:  # the worker died before it could write a record
+                    if storage_failure(error):
+                        raise StorageFull(storage_failure(error)) from None
                     record = failed_record(handle.cell, error, settings.device)
                     store.write(record)
                 if record["status"] == FAILED:

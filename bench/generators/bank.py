@@ -30,6 +30,7 @@ from bench.context import RunContext
 from bench.digest import digest
 from bench.errors import UserError
 from bench.images import ImageSet
+from bench.notices import discarded
 
 BANK_VERSION = 1
 
@@ -99,16 +100,29 @@ def fake_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
         if path.exists():
-            try:
-                return np.load(path, allow_pickle=False), path
-            except (OSError, ValueError):
-                pass  # unreadable: made again and replaced
+            cached = load_cached_bank(path, request.n)
+            if cached is not None:
+                return cached, path
         bank, report = make_bank(images, request, ctx)
         write_grid(bank, path.with_suffix(".png"))
         write_json(path.with_suffix(".json"), {**request.identity(images), **report})
         with atomic_write(path) as handle:
             np.save(handle, bank)
     return bank, path
+
+
+def load_cached_bank(path: Path, n: int) -> np.ndarray | None:
+    """The cached bank at `path` if it is what `fake_bank` stores — uint8 `n`×H×W×3 — else
+    None, the damaged file deleted with a notice (and made again by the caller)."""
+    try:
+        bank = np.load(path, allow_pickle=False)
+        if bank.dtype != np.uint8 or bank.ndim != 4 or bank.shape[0] != n or bank.shape[3] != 3:
+            raise ValueError(f"{bank.dtype} {bank.shape}, expected uint8 {n}×H×W×3")
+    except (OSError, ValueError, EOFError) as error:
+        path.unlink(missing_ok=True)
+        discarded(path, str(error).splitlines()[0][:160] if str(error) else type(error).__name__)
+        return None
+    return bank
 
 
 def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256) -> None:
@@ -128,20 +142,49 @@ def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256
         picture.save(handle, format="PNG")
 
 
-def load_fake_bank(path: Path, classes: int) -> np.ndarray:
-    """A fake bank file in FITYMI's format, checked: uint8, N×H×W×3, N a multiple of
-    `classes` (class c is the c-th of `classes` equal slices). Loaded with
-    `allow_pickle=False`, so a file cannot run code."""
+def bank_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """dtype and shape of the `.npy` file at `path`, read from its header alone (cheap for
+    a bank of gigabytes). Raises ValueError saying what the file is instead."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError("it is a folder, not a .npy file")
+    with open(path, "rb") as handle:
+        start = handle.read(4)
+        if start == b"PK\x03\x04":
+            raise ValueError("it is an .npz archive: save the array itself with numpy.save(path, array)")
+        handle.seek(0)
+        try:
+            version = np.lib.format.read_magic(handle)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(handle)
+        except ValueError as error:
+            raise ValueError(f"it is not a .npy file ({error})") from None
+    return dtype, shape
+
+
+def check_bank_file(path: Path, classes: int) -> tuple[int, ...]:
+    """The shape of a fake-bank file in FITYMI's format, checked from its header: uint8,
+    N×H×W×3, N > 0 a multiple of `classes` (class c is the c-th of `classes` equal slices).
+    Raises UserError naming the file and what it holds."""
     try:
-        bank = np.load(path, allow_pickle=False, mmap_mode="r")
+        dtype, shape = bank_header(path)
+    except OSError as error:
+        raise UserError(f"fake bank {path}: cannot be read ({error.strerror or error})") from None
     except ValueError as error:
-        raise UserError(f"{path}: not a plain .npy array ({error})") from None
-    if bank.dtype != np.uint8 or bank.ndim != 4 or bank.shape[3] != 3 or len(bank) % classes:
-        raise UserError(
-            f"{path}: expected uint8 N×H×W×3 with N a multiple of {classes} (class order), "
-            f"got {bank.dtype} {bank.shape}"
-        )
-    return bank
+        raise UserError(f"fake bank {path}: {error}") from None
+    expected = f"expected uint8 N×H×W×3 with N > 0 a multiple of {classes} (class order)"
+    if dtype.hasobject:
+        raise UserError(f"fake bank {path}: it holds Python objects (a pickle), {expected}")
+    if dtype != np.uint8 or len(shape) != 4 or shape[3] != 3 or not shape[0] or shape[0] % classes:
+        raise UserError(f"fake bank {path}: {expected}, got {dtype} {shape}")
+    return shape
+
+
+def load_fake_bank(path: Path, classes: int) -> np.ndarray:
+    """A fake bank file in FITYMI's format, checked (`check_bank_file`) and memory-mapped.
+    Loaded with `allow_pickle=False`, so a file cannot run code."""
+    check_bank_file(path, classes)
+    return np.load(path, allow_pickle=False, mmap_mode="r")
 
 
 def class_slice(bank: np.ndarray, normal_class: int, classes: int) -> np.ndarray:

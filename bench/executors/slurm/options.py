@@ -129,8 +129,24 @@ class SlurmOptions:
         return params
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # a newline would start a line of the sbatch script
+
+
+def _one_line(option: str, value: Any) -> None:
+    """Refuse a text value with a newline, NUL or other control character: written into the
+    sbatch script, it would become a shell line of its own."""
+    if isinstance(value, Mapping):
+        texts = [*value.keys(), *value.values()]
+    else:
+        texts = list(value) if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        if isinstance(text, str) and CONTROL.search(text):
+            raise UserError(f"{option} {value!r}: contains a newline or control character; give it on one line")
+
+
 def _check(name: str, value: Any, where: str) -> Any:
     option = f"{where}: {name.replace('_', '-')}" if where else f"--{name.replace('_', '-')}"
+    _one_line(option, value)
     if name in ("gpus_per_node", "cpus_per_task", "array_parallelism", "cells_per_job", "requeues"):
         lowest = 0 if name in ("requeues", "gpus_per_node") else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < lowest:

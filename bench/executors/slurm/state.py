@@ -27,6 +27,10 @@ STATE = "sweep.json"
 STATUSES = ("done", "running", "pending", "failed", "missing", "unknown")
 
 
+class CorruptSweep(UserError):
+    """A sweep's state file cannot be read; the message names it and the way out."""
+
+
 def sweep_id(results_root: Path, keys: Iterable[str]) -> str:
     return digest([str(Path(results_root).resolve()), *sorted(keys)], 8)
 
@@ -82,15 +86,31 @@ class Sweep:
             known = [s.id for s in cls.all(results_root)]
             hint = f"known: {', '.join(known)}" if known else "none yet: submit with `bench run --executor slurm`"
             raise UserError(f"no sweep {sweep!r} under {Path(results_root) / SWEEPS} ({hint}); or point --results at its results root")
-        data = json.loads(path.read_text())
-        return cls(**{**data, "submissions": [Submission.from_dict(s) for s in data["submissions"]]})
+        try:
+            data = json.loads(path.read_text())
+            return cls(**{**data, "submissions": [Submission.from_dict(s) for s in data["submissions"]]})
+        except (OSError, ValueError, TypeError, KeyError) as error:  # truncated, not JSON, not a sweep's
+            why = f"{type(error).__name__}: {error}" if not isinstance(error, OSError) else error.strerror
+            raise CorruptSweep(
+                f"sweep {sweep}: its state file {path} is damaged ({why}); its records are intact "
+                f"(`bench table` reads them); delete {path.parent} to forget the sweep, or run its "
+                "`bench run` again to submit what is missing"
+            ) from None
 
     @classmethod
-    def all(cls, results_root: Path) -> list["Sweep"]:
-        """Every sweep under the results root, oldest first."""
+    def all(cls, results_root: Path, damaged: list[str] | None = None) -> list["Sweep"]:
+        """Every readable sweep under the results root, oldest first; the message of each
+        damaged one is appended to `damaged` (when given) instead of failing the others."""
         folder = Path(results_root) / SWEEPS
         paths = sorted(folder.glob(f"*/{STATE}"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
-        return [cls.load(results_root, path.parent.name) for path in paths]
+        sweeps = []
+        for path in paths:
+            try:
+                sweeps.append(cls.load(results_root, path.parent.name))
+            except CorruptSweep as error:
+                if damaged is not None:
+                    damaged.append(str(error))
+        return sweeps
 
     def latest_tasks(self) -> dict[str, tuple[Task, Submission]]:
         """Cell key → the task (and its submission) that last took the cell."""
