@@ -117,7 +117,7 @@ def check_values(cls: type, params: Mapping[str, Any]) -> None:
         annotation = types.get(name, Any)
         if annotation is not Any:
             try:
-                _adapter(annotation).validate_python(value)
+                _adapter(annotation).validate_python(value, strict=isinstance(value, bool))  # true is no int
             except ValidationError as error:
                 why = error.errors()[0]["msg"].rstrip(".").lower()
                 raise ValueError(f"{name}={value!r} is not {_type_name(annotation)} ({why})") from None

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from bench.cell import Cell
+from bench.claims import claimed
 from bench.records import OK
 from bench.runner import run_cell
 from bench.settings import RunSettings
@@ -26,17 +27,31 @@ def limit_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+ELSEWHERE = "elsewhere"  # the outcome of a cell another process runs, or has just run
+
+
+def elsewhere(cell: Cell, why: str) -> dict:
+    """What a worker returns for a cell it leaves to another process: not a record (never
+    written), so the sweep can count it apart."""
+    return {"cell": cell.to_dict(), "status": ELSEWHERE, "why": why, "timings": {}}
+
+
 class CellWorker:
     """Runs cells and writes their records; picklable, so it travels to pool workers and
-    SLURM jobs. Its settings are placed (device resolved) where it runs, once."""
+    SLURM jobs. Its settings are placed (device resolved) where it runs, once.
 
-    def __init__(self, results_root: Path, settings: RunSettings):
+    Each cell runs under its claim (`bench.claims`): a cell another process is running is
+    left to it, and one that has a successful record by the time the claim is taken is not
+    run again (unless `rerun`); both return an `elsewhere` outcome instead of a record."""
+
+    def __init__(self, results_root: Path, settings: RunSettings, *, rerun: bool = False):
         self.results_root = Path(results_root)
         self.settings = settings
+        self.rerun = rerun
         self._placed: RunSettings | None = None
 
     def __getstate__(self):
-        return {"results_root": self.results_root, "settings": self.settings, "_placed": None}
+        return {"results_root": self.results_root, "settings": self.settings, "rerun": self.rerun, "_placed": None}
 
     @property
     def placed(self) -> RunSettings:
@@ -45,9 +60,15 @@ class CellWorker:
         return self._placed
 
     def __call__(self, cell: Cell) -> dict:
-        settings = self.placed
-        record = run_cell(cell, settings)
-        Store(self.results_root).write(record)
+        store = Store(self.results_root)
+        with claimed(self.results_root, cell.key) as mine:
+            if not mine:
+                return elsewhere(cell, "another process is running it")
+            if not self.rerun and store.is_done(cell):
+                return elsewhere(cell, "another process has just run it")
+            settings = self.placed
+            record = run_cell(cell, settings)
+            store.write(record)
         checkpoints = settings.checkpoint_dir(cell)
         if record["status"] == OK and checkpoints is not None:
             shutil.rmtree(checkpoints, ignore_errors=True)  # only an unfinished cell resumes

@@ -83,10 +83,20 @@ def verification(names: list[str], root) -> list[tuple[str, str, str]]:
 
 
 # -- commands (render) ------------------------------------------------------------------------
+def data_root(args, *, writable: bool = False):
+    """The data root of `args`, checked to be a folder (or makeable as one), and writable
+    when the command writes there (UserError)."""
+    from bench.places import check_folder
+
+    root = paths.data_root(args.data_root)
+    check_folder(root, "the data root", "pass --data-root DIR (or set BENCH_DATA) naming a folder", writable=writable)
+    return root
+
+
 def list_command(args) -> int:
     from tabulate import tabulate
 
-    rows = data_rows(paths.data_root(args.data_root))
+    rows = data_rows(data_root(args))
     print(tabulate(rows, headers=["dataset", "groups", "data", "path", "size"], tablefmt="simple"))
     print("`bench data verify` checks checksums; `bench data fetch NAME` gets a dataset.")
     return 0
@@ -95,7 +105,7 @@ def list_command(args) -> int:
 def verify_command(args) -> int:
     from bench.datafiles import OK
 
-    rows = verification(args.names, paths.data_root(args.data_root))
+    rows = verification(args.names, data_root(args))
     for name, status, path in rows:
         print(f"{name}: embedded, nothing to verify" if status == "embedded" else f"{name}: {status:7s} {path}")
     problems = sum(status not in (OK, "embedded") for _, status, _ in rows)
@@ -108,8 +118,8 @@ def fetch_command(args) -> int:
     from bench.datafiles import fetch_benchmark, manual_steps
     from bench.errors import UserError
 
-    root = paths.data_root(args.data_root)
     benchmarks = [registry.datasets.get(name).factory() for name in args.names]  # unknown names fail first
+    root = data_root(args, writable=True)
     manual = []
     for benchmark in benchmarks:
         if benchmark.embedded:

@@ -63,11 +63,12 @@ def main(args) -> int:
     from bench.errors import UserError
     from bench.generators import generator_params
     from bench.generators.bank import BankRequest, fake_bank
-    from bench.plan import parse_classes
+    from bench.plan import parse_classes, parse_seeds
     from bench.progress import progress_bar
 
     if args.n is not None and args.n < 1:
         raise UserError("--n must be at least 1")
+    parse_seeds(str(args.seed))  # in [0, 2³²), as bench run's
     params = generator_params(args.generator, args.profile, parse_overrides(args.overrides))
     benchmark = registry.datasets.get(args.dataset).factory()
     data_root = paths.data_root(args.data_root)

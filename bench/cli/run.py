@@ -185,7 +185,7 @@ def main(args) -> int:
         print(f"{run.executor.name}: {run.preparation.description}", file=sys.stderr)
     try:
         summary = run_sweep(run.preparation.cells, run.executor, run.store, run.settings,
-                            skipped=len(run.done), progress=not args.quiet)
+                            skipped=len(run.done), progress=not args.quiet, rerun=args.rerun)
     except KeyboardInterrupt:
         print(f"bench run: {run.executor.interrupted()}", file=sys.stderr)
         return 130

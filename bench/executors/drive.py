@@ -13,7 +13,7 @@ from bench.places import StorageFull, storage_failure
 from bench.records import FAILED, failed_record
 from bench.settings import RunSettings
 from bench.store import Store
-from bench.worker import CellWorker
+from bench.worker import ELSEWHERE, CellWorker
 
 
 @dataclass
@@ -22,6 +22,7 @@ class Summary:
 
     done: int = 0
     skipped: int = 0
+    elsewhere: int = 0  # left to another `bench run` that was running them (or had just run them)
     failed: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     submitted: list[str] = field(default_factory=list)  # an executor that does not wait: how to follow
@@ -29,8 +30,9 @@ class Summary:
     def line(self, store: Store) -> str:
         minutes, seconds = divmod(round(self.seconds), 60)
         took = f"{minutes}m{seconds:02d}s" if minutes else f"{self.seconds:.1f}s"
+        others = f"{self.elsewhere} run by another bench run, " if self.elsewhere else ""
         return (
-            f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed in {took}; "
+            f"{self.done} done, {self.skipped} skipped, {others}{len(self.failed)} failed in {took}; "
             f"records in {store.root}"
         )
 
@@ -43,6 +45,7 @@ def run_sweep(
     *,
     skipped: int = 0,
     progress: bool = True,
+    rerun: bool = False,
 ) -> Summary:
     """Run `cells` (already prepared by `executor`) and return what happened. An executor that
     does not wait returns right after submitting, with `submitted` filled in. A full or
@@ -52,7 +55,7 @@ def run_sweep(
     summary = Summary(skipped=skipped)
     start = time.perf_counter()
     try:
-        handles = executor.submit(cells, CellWorker(store.root, settings))
+        handles = executor.submit(cells, CellWorker(store.root, settings, rerun=rerun))
         if not executor.wait:
             summary.submitted = executor.submitted()
             return summary
@@ -66,7 +69,9 @@ def run_sweep(
                         raise StorageFull(storage_failure(error)) from None
                     record = failed_record(handle.cell, error, settings.device)
                     store.write(record)
-                if record["status"] == FAILED:
+                if record["status"] == ELSEWHERE:
+                    summary.elsewhere += 1
+                elif record["status"] == FAILED:
                     summary.failed.append(record)
                     bar.write(f"failed: {handle.cell.key}: {record['error']['type']}: {record['error']['message']}")
                 else:

@@ -23,7 +23,7 @@ from submitit.helpers import Checkpointable
 from bench.cell import Cell
 from bench.records import FAILED
 from bench.store import Store
-from bench.worker import CellWorker, limit_threads
+from bench.worker import ELSEWHERE, CellWorker, limit_threads
 
 
 def allocated_cpus() -> int:
@@ -63,6 +63,9 @@ class SlurmTask(Checkpointable):
             record = worker(cell)
             self.finished.add(cell.key)
             counts[record["status"]] += 1
+            if record["status"] == ELSEWHERE:
+                log(f"[{index}/{len(todo)}] {cell.key}: not run here: {record['why']}")
+                continue
             error = f" — {record['error']['type']}: {record['error']['message']}" if record["status"] == FAILED else ""
             log(f"[{index}/{len(todo)}] {cell.key}: {record['status']} in {record['timings']['total_s']:.1f} s{error}")
             if record["status"] == FAILED and record["error"]["type"] == "UncompletedJobError":
