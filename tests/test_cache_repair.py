@@ -5,6 +5,7 @@ ever unpickled from a cache (checkpoints: tests/test_resume.py)."""
 from __future__ import annotations
 
 import gzip
+import pickle
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ DAMAGES = {
 @pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_feature_cache_entry_is_rebuilt(tmp_path, damage, capsys):
     (cell,) = make_plan("dn2", "digits", classes="3").cells
-    worker = CellWorker(tmp_path / "results", RunSettings(cache_dir=tmp_path / "cache"))
+    worker = CellWorker(tmp_path / "results", RunSettings(cache_dir=tmp_path / "cache"), rerun=True)
     first = worker(cell)
     entries = sorted((tmp_path / "cache" / "features").rglob("*.npy"))
     assert first["status"] == "ok" and len(entries) == 2  # train and test features
@@ -96,3 +97,8 @@ def test_an_unpack_cut_short_is_found_by_verify_and_redone_by_the_next_run(tmp_p
     assert f"discarded the damaged cache entry {unpacked}" in capsys.readouterr().err
     status, out, _ = run_cli("data", "--data-root", str(tmp_path), "verify", "mnist")
     assert status == 0 and "damaged" not in out
+
+    marker = tmp_path / "pwned"  # a pickle planted in place of the unpacked file is never unpickled
+    unpacked.write_bytes(pickle.dumps(Planted(marker)))
+    assert len(benchmark.split(0, RunContext(data_root=tmp_path)).train) == 4
+    assert unpacked.read_bytes() == whole and not marker.exists()

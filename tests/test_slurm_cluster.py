@@ -240,3 +240,57 @@ def test_resubmitting_a_queued_sweep_submits_nothing_and_cancel_stops_it(slurm_r
     assert "pending 0   failed 0   missing 3" in out
     status, out, _ = run_cli("cancel", sweep.id, "--results", str(slurm_results))
     assert status == 0 and "nothing to cancel" in out
+
+
+SLURMCTLD_PID = Path("/var/lib/nearbench-slurm/slurmctld.pid")  # where .ci/slurm-up's controller writes it
+
+
+def controller_answers() -> bool:
+    return subprocess.run(["squeue", "-h"], capture_output=True, timeout=60).returncode == 0
+
+
+def start_controller() -> None:
+    """Start slurmctld again if it is down, and wait (bounded) until it answers."""
+    if not controller_answers():
+        subprocess.run(["slurmctld"], capture_output=True, timeout=60)
+    wait_until(controller_answers, "slurmctld to answer again", timeout=120, every=1)
+
+
+@pytest.mark.skipif(not SLURMCTLD_PID.is_file(), reason="needs the controller .ci/slurm-up starts (to restart it)")
+def test_a_sweep_survives_slurmctld_restarting_in_its_middle(slurm_results, gated_method):
+    gate = gated_method
+    cells = ("--methods", METHOD, "--datasets", "digits", "--classes", "0,1", "--set", gate.setting)
+    command = [sys.executable, "-m", "bench", "run", "--executor", "slurm", "--allow-dirty", "--quiet",
+               "--results", str(slurm_results), *cells, "--cells-per-job", "2", "--wait"]
+    waiting = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = Store(slurm_results)
+
+    def alive() -> bool:
+        assert waiting.poll() is None, f"bench run --wait ended early: {waiting.communicate()}"
+        return True
+
+    try:
+        (sweep,) = wait_until(lambda: alive() and Sweep.all(slurm_results), "the sweep to be submitted")
+        (task,) = sweep.submissions[0].tasks
+        wait_for_start(gate, task.cells[0], store, what="the first cell to start", alive=alive)
+        subprocess.run(["scontrol", "shutdown", "slurmctld"], capture_output=True, timeout=60)
+        wait_until(lambda: not controller_answers(), "slurmctld to stop", timeout=60, every=0.5)
+
+        status, out, err = run_cli("status", sweep.id, "--results", str(slurm_results))
+        assert status == 0 and "the SLURM queue is unreachable" in err and "unknown 2" in out, (out, err)
+        gate.release(*task.cells)  # the task goes on on its node while the controller is down
+        wait_until(lambda: len(list(store.records())) == 2, "both records, written with the controller down")
+        alive()
+    finally:
+        start_controller()  # whatever happened, the cluster is left running
+        gate.release(*task.cells) if "task" in locals() else None
+    try:
+        out, err = waiting.communicate(timeout=300)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.communicate()
+    assert waiting.returncode == 0 and "2 done, 0 skipped, 0 failed" in out, err
+    assert all(r["status"] == "ok" for r in store.records())
+    status, out, _ = run_cli("status", sweep.id, "--results", str(slurm_results))
+    assert status == 0 and "done 2   running 0   pending 0   failed 0   missing 0" in out, out

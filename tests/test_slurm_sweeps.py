@@ -106,3 +106,17 @@ def test_status_and_cancel_name_the_sweeps_they_know(results):
     for command in ("status", "cancel"):
         status, out, err = run_cli(command, "nope", "--results", str(results))
         assert status == 2 and len(err.strip().splitlines()) == 1 and "no sweep 'nope'" in err and "known: abc" in err
+
+
+def test_a_damaged_sweep_file_affects_only_its_own_sweep(results):
+    Sweep("good", str(results), "bench run", "t0", [cell(1).key]).save()
+    damaged = results / "sweeps" / "bad" / "sweep.json"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_text('{"id": "bad", "cells": [')  # cut short
+    status, out, err = run_cli("status", "--results", str(results))
+    assert status == 0 and "sweep good:" in out
+    assert f"notice: sweep bad: its state file {damaged} is damaged" in err and "delete" in err
+    status, out, err = run_cli("status", "good", "--results", str(results))
+    assert status == 0 and "sweep good:" in out and not err
+    status, _, err = run_cli("status", "bad", "--results", str(results))
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "is damaged" in err

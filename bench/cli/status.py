@@ -87,6 +87,7 @@ def main(args) -> int:
             print(f"(the latest of {len(sweeps)} sweeps; the others: {others})", file=sys.stderr)
     statuses, answered = status_of(sweep, Store(results))
     if not answered:
-        print("notice: squeue did not answer here: cells without a record are shown as unknown", file=sys.stderr)
+        print("notice: the SLURM queue is unreachable (squeue did not answer; is slurmctld restarting?): cells "
+              "without a record are shown as unknown; the jobs go on", file=sys.stderr)
     print(render(sweep, statuses, args.lines))
     return 0

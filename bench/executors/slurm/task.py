@@ -12,6 +12,7 @@ failed record saying so and the task ends, leaving the rest without records.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections import Counter
@@ -51,6 +52,9 @@ class SlurmTask(Checkpointable):
     def __call__(self, cells: Sequence[Cell]) -> dict[str, int]:
         limit_threads(allocated_cpus())
         worker = self.worker
+        if self.rerun and not worker.rerun:  # --rerun: the worker must not skip done cells either
+            worker = copy.copy(worker)
+            worker.rerun = True
         store = Store(worker.results_root)
         todo = [cell for cell in cells if cell.key not in self.finished and (self.rerun or not store.is_done(cell))]
         restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
