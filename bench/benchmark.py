@@ -116,6 +116,38 @@ class Benchmark(HasParams):
 
         check_files(self.name, self.data_dir(root), self.data_files())
 
+    def data_problems(self, root: Path, classes: list[int]) -> list:
+        """What makes present data unusable for the normal `classes`, found cheaply before any
+        cell runs: `bench.inputs.Lacking` items naming the file or parameter and the fix —
+        the checksums of declared files up to `SMALL_FILE` bytes (CIFAR's batches, label
+        tables), then the adapter's `usability_problems`."""
+        return self.checksum_problems(root) + self.usability_problems(root, classes)
+
+    def usability_problems(self, root: Path, classes: list[int]) -> list:
+        """Adapters' own plan-time checks of present data for the normal `classes` (layout,
+        empty folders, protocol parameters that contradict the data): `Lacking` items."""
+        return []
+
+    def checksum_problems(self, root: Path) -> list:
+        """Declared files up to `SMALL_FILE` bytes whose checksum fails, as `Lacking` items."""
+        from bench.datafiles import CORRUPT, SMALL_FILE
+        from bench.inputs import Lacking
+
+        folder = self.data_dir(root)
+        problems = []
+        for data_file in self.data_files():
+            path = folder / data_file.path
+            if (data_file.md5 or data_file.sha256) and path.is_file() and path.stat().st_size <= SMALL_FILE:
+                if data_file.status(folder) == CORRUPT:
+                    fix = f"`bench data fetch {self.name}` replaces it" if self.archives else "replace it with the published file"
+                    problems.append(Lacking(f"dataset {self.name}: {data_file.path} fails its checksum", path, fix))
+        return problems
+
+    def layout_hint(self, root: Path) -> str | None:
+        """When the data looks unpacked in the wrong place (a folder nested one level too
+        deep), one line naming it with the `mv` that fixes it; None otherwise."""
+        return None
+
     def derived_problems(self, root: Path) -> list[tuple[Path, str]]:
         """Files the adapter derives from its declared ones (an unpacked copy) that are
         damaged, with what is wrong; the adapter remakes them when it next reads them."""
@@ -130,6 +162,27 @@ class Benchmark(HasParams):
             if (classes is None or f.normal_class is None or f.normal_class in classes)
             and not (directory / f.path).exists()
         ]
+
+
+def test_classes_problem(benchmark: Benchmark, classes: list[int]):
+    """The `bench.inputs.Lacking` item when `test_classes` (keep the test images of the first
+    N classes) leaves a selected normal class without normal or without anomalous test images;
+    None when it does not."""
+    from bench.inputs import Lacking
+
+    kept = benchmark.test_classes
+    if kept is None:
+        return None
+    outside = [c for c in classes if c >= kept]
+    if kept >= 2 and not outside:
+        return None
+    if kept < 2:
+        why = f"test_classes={kept} keeps a single class's test images: no anomalies to find"
+    else:
+        why = (f"test_classes={kept} keeps the test images of classes 0–{kept - 1} only, so class(es) "
+               f"{', '.join(map(str, outside[:5]))}{' ...' if len(outside) > 5 else ''} would have no normal test image")
+    return Lacking(f"dataset {benchmark.name}: {why}", f"--set {benchmark.name}.test_classes",
+                   f"raise test_classes to at least {max(2, max(classes) + 1)}, or choose --classes below {kept}")
 
 
 def validate_benchmark_class(name: str, cls: type) -> None:

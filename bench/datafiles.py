@@ -13,6 +13,7 @@ from bench.errors import UserError
 from bench.extract import safe_extract
 
 MISSING, CORRUPT, OK = "missing", "corrupt", "ok"
+SMALL_FILE = 256 * 2**20  # checksummed at plan time up to this size (CIFAR's batches: 31 MB each)
 
 
 @dataclass(frozen=True)

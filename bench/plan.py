@@ -22,6 +22,8 @@ from bench.cell import Cell
 from bench.context import RunContext
 from bench.errors import UserError
 from bench.params import resolve_params, resolve_profile
+from bench import inputs
+from bench.inputs import Lacking, MissingInputs
 from bench.requirements import Requirement
 from bench.validation import SEED_LIMIT, check_values
 
@@ -110,15 +112,6 @@ def parse_classes(text: str, dataset: str, classes: Sequence[str]) -> list[int]:
     return list(dict.fromkeys(chosen))
 
 
-def _missing_data_message(name: str, benchmark, missing: list[Path], data_root: Path) -> str:
-    files = ", ".join(str(p.relative_to(benchmark.data_dir(data_root))) for p in missing[:4])
-    more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
-    return (
-        f"dataset {name}: missing {files}{more} in {benchmark.data_dir(data_root)}; "
-        f"get it with `bench data fetch {name}`{' (' + benchmark.fetch_hint + ')' if benchmark.fetch_hint else ''}"
-    )
-
-
 @dataclass
 class Selection:
     """The methods and datasets of a sweep, with their resolved parameters.
@@ -177,6 +170,27 @@ class Selection:
                     users.append(name)
         return missing
 
+    def lacking(self, data_root: Path, classes: str = "all", strict: bool = False
+                ) -> tuple[dict[str, list[Path]], dict[str, str], list[Lacking]]:
+        """Everything the sweep lacks, in one pass: (datasets reached through a group whose
+        data is missing, to skip; methods reached through a group whose user-only input is
+        missing, to skip; everything else that is missing or unusable — the plan's errors)."""
+        lacking = []
+        skipped = self.missing_data(data_root, classes)
+        for name in [name for name in skipped if name in self.named_datasets or strict]:
+            lacking.append(inputs.missing_data(name, self.benchmark(name), skipped.pop(name), data_root))
+        for name in self.dataset_params:
+            if name not in skipped and not any(item.what.startswith(f"dataset {name}:") for item in lacking):
+                benchmark = self.benchmark(name)
+                chosen = parse_classes(classes, name, benchmark.class_names(data_root))
+                lacking += benchmark.data_problems(data_root, chosen)
+        missing = self.missing_weights(data_root)
+        skipped_methods = {} if strict else user_inputs_of_unnamed(missing, self.named_methods)
+        lacking += [inputs.missing_file(requirement, users) for requirement, users in missing.values()]
+        lacking += [Lacking(why, path, f"needed by {', '.join(users)}")
+                    for path, (why, users) in self.unusable_inputs(data_root).items()]
+        return skipped, skipped_methods, lacking
+
     def unusable_inputs(self, data_root: Path) -> dict[Path, tuple[str, list[str]]]:
         """Present file that its `check` refuses → (why, the methods needing it)."""
         problems: dict[Path, tuple[str, list[str]]] = {}
@@ -188,14 +202,6 @@ class Selection:
                     if name not in users:
                         users.append(name)
         return problems
-
-
-def _raise_unusable_inputs(problems: dict[Path, tuple[str, list[str]]]) -> None:
-    """Present files the methods cannot use (a fake bank of the wrong dtype), in one error."""
-    if problems:
-        problem, users = next(iter(problems.values()))
-        others = f" ({len(problems) - 1} more unusable file(s))" if len(problems) > 1 else ""
-        raise UserError(f"{problem} (needed by {', '.join(users)}){others}")
 
 
 def select(methods: str, datasets: str, *, profile: str = "smoke", overrides: Sequence[str] = ()) -> Selection:
@@ -266,14 +272,9 @@ def make_plan(
     selection = select(methods, datasets, profile=profile, overrides=overrides)
     seed_list = parse_seeds(seeds)
     check_image_sizes(selection)
-    skipped = selection.missing_data(data_root, classes)
-    for name, missing in skipped.items():
-        if name in selection.named_datasets or strict:
-            raise UserError(_missing_data_message(name, selection.benchmark(name), missing, data_root))
-    missing = selection.missing_weights(data_root)
-    skipped_methods = {} if strict else user_inputs_of_unnamed(missing, selection.named_methods)
-    _raise_missing_weights(missing)
-    _raise_unusable_inputs(selection.unusable_inputs(data_root))
+    skipped, skipped_methods, lacking = selection.lacking(data_root, classes, strict)
+    if lacking:
+        raise MissingInputs(lacking)
 
     cells = []
     methods_to_run = [name for name in selection.methods if name not in skipped_methods]
@@ -310,15 +311,3 @@ def user_inputs_of_unnamed(missing: dict[Path, tuple[Requirement, list[str]]], n
             skipped.update({user: f"{requirement.what}; {requirement.how_to_get}" for user in users})
             del missing[path]
     return skipped
-
-
-def _raise_missing_weights(missing: dict[Path, tuple[Requirement, list[str]]]) -> None:
-    """Every missing weight file of every selected method, in one error."""
-    if missing:
-        requirement, users = next(iter(missing.values()))
-        others = f" ({len(missing) - 1} more file(s) missing)" if len(missing) > 1 else ""
-        elsewhere = f", or pass --set {users[0]}.{requirement.param}=PATH" if requirement.param else ""
-        raise UserError(
-            f"{requirement.what} for {', '.join(users)} not found at {requirement.path}{others}: "
-            f"{requirement.how_to_get}{elsewhere}"
-        )

@@ -69,6 +69,43 @@ class StanfordCars(Benchmark):
             raise UserError(f"{path}: {len(names)} class names, expected {len(self.classes)}")
         return names
 
+    def usability_problems(self, root: Path, classes: list[int]) -> list:
+        """Kaggle's nested `cars_train/cars_train` layout (with the `mv` that flattens it), an
+        annotated image that is not there (what the split would read), a selected model with
+        no training image, and a `test_classes` that leaves a class without normal test images."""
+        from scipy.io import loadmat
+
+        from bench.benchmark import test_classes_problem
+        from bench.inputs import Lacking
+
+        problems = []
+        base = self.data_dir(root)
+        for split, annotations in (("cars_train", "devkit/cars_train_annos.mat"), ("cars_test", "cars_test_annos_withlabels.mat")):
+            folder = base / split
+            if (folder / split).is_dir():
+                problems.append(Lacking(f"dataset stanford-cars: the images are one level too deep, in {split}/{split}",
+                                        folder / split, f"`mv {folder / split}/* {folder}/ && rmdir {folder / split}`"))
+                continue
+            try:
+                table = loadmat(base / annotations, squeeze_me=True)["annotations"]
+                names, labels = [str(n) for n in table["fname"].tolist()], np.asarray(table["class"].tolist()) - 1
+            except Exception as error:  # not a .mat file, or not the annotations
+                problems.append(Lacking(f"dataset stanford-cars: {annotations} cannot be read ({type(error).__name__})",
+                                        base / annotations, "replace it with the published file (see `bench data list`)"))
+                continue
+            absent = [name for name in names if not (folder / name).is_file()]
+            if absent:
+                problems.append(Lacking(f"dataset stanford-cars: {len(absent)} of the {len(names)} images {annotations} "
+                                        f"lists are not in {split}, e.g. {absent[0]}", folder,
+                                        "copy the split's images there (flat, as the annotations name them)"))
+            if split == "cars_train":
+                empty = [c for c in classes if not (labels == c).any()]
+                if empty:
+                    problems.append(Lacking(f"dataset stanford-cars: class {empty[0]} has no training image",
+                                            base / annotations, "use the published annotations, or other --classes"))
+        problem = test_classes_problem(self, classes)
+        return problems + ([problem] if problem else [])
+
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         root = ctx.data_root
         self.check(root)

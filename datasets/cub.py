@@ -68,6 +68,28 @@ class CUB200(Benchmark):
             raise UserError(f"{path}: expected ids 1–{len(self.classes)}, one line each")
         return tuple(names[i].partition(".")[2] or names[i] for i in sorted(names))
 
+    def usability_problems(self, root: Path, classes: list[int]) -> list:
+        """A selected species with no training image in the tables, and a `test_classes` that
+        leaves a class without normal test images."""
+        from bench.benchmark import test_classes_problem
+        from bench.inputs import Lacking
+
+        problems = []
+        folder = self.data_dir(root)
+        try:
+            labels = {k: int(v) - 1 for k, v in read_table(folder / "image_class_labels.txt").items()}
+            training = {k: v.strip() == "1" for k, v in read_table(folder / "train_test_split.txt").items()}
+        except (OSError, ValueError, UserError) as error:
+            return problems + [Lacking(f"dataset cub200: its tables cannot be read ({error})", folder,
+                                       "`bench data fetch cub200` replaces them")]
+        trained = {label for key, label in labels.items() if training.get(key)}
+        empty = [c for c in classes if c not in trained]
+        if empty:
+            problems.append(Lacking(f"dataset cub200: species {empty[0]} has no training image in train_test_split.txt",
+                                    folder, "`bench data fetch cub200` replaces the tables, or choose other --classes"))
+        problem = test_classes_problem(self, classes)
+        return problems + ([problem] if problem else [])
+
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         root = ctx.data_root
         folder = self.data_dir(root)

@@ -49,6 +49,44 @@ class MVTecAD(Benchmark):
     )
     fetch_hint = "the download is 4.9 GiB; its licence (CC BY-NC-SA 4.0) is on mvtec.com"
 
+    def layout_hint(self, root: Path) -> str | None:
+        """The `mv` that fixes categories unpacked one level too deep (`mvtec/<x>/bottle`)."""
+        folder = self.data_dir(root)
+        if not folder.is_dir() or any((folder / c).is_dir() for c in self.classes):
+            return None
+        for extra in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if sum((extra / c).is_dir() for c in self.classes) >= 1:
+                return (f"the categories are one level too deep, in {extra}: "
+                        f"`mv {extra}/* {folder}/ && rmdir {extra}`")
+        return None
+
+    def usability_problems(self, root: Path, classes: list[int]) -> list:
+        """Per selected category: training images in train/good, normal and defective test
+        images, a mask for every defective image (anomalib's layout check, made early)."""
+        from bench.inputs import Lacking
+
+        problems = []
+        fix = "`bench data fetch mvtec` unpacks the category again"
+        for index in classes:
+            base = self.data_dir(root) / self.classes[index]
+            if not base.is_dir():
+                continue
+            if not _images(base / "train" / "good"):
+                problems.append(Lacking(f"dataset mvtec: {self.classes[index]}/train/good holds no image",
+                                        base / "train" / "good", fix))
+            defects = [d for d in sorted((base / "test").iterdir()) if d.is_dir() and d.name != "good"] if (base / "test").is_dir() else []
+            if not _images(base / "test" / "good") or not any(_images(d) for d in defects):
+                problems.append(Lacking(f"dataset mvtec: {self.classes[index]}/test needs good and defective images",
+                                        base / "test", fix))
+            for defect in defects:
+                for image in _images(defect):
+                    mask = base / "ground_truth" / defect.name / f"{image.stem}_mask.png"
+                    if not mask.is_file():
+                        problems.append(Lacking(f"dataset mvtec: {self.classes[index]}/test/{defect.name}/{image.name} "
+                                                "has no mask", mask, fix))
+                        break
+        return problems
+
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -72,3 +110,8 @@ class MVTecAD(Benchmark):
             anomaly_class=np.where(is_anomaly, labels, NORMAL),
             class_name=category,
         )
+
+
+def _images(folder: Path) -> list[Path]:
+    """The PNG images in `folder` (none when it does not exist)."""
+    return sorted(folder.glob("*.png")) if folder.is_dir() else []

@@ -213,7 +213,7 @@ MISTAKES = [
     ("run: named dataset without data", (*RUN, "--methods", "dn2", "--datasets", "cifar10"), "bench data fetch cifar10", None),
     ("run: MNIST without data", (*RUN, "--methods", "dn2", "--datasets", "mnist"), "bench data fetch mnist", None),
     ("run: MVTec without data", (*RUN, "--methods", "dn2", "--datasets", "mvtec"), "bench data fetch mvtec", None),
-    ("run: strict with a missing group member", (*RUN, "--methods", "dn2", "--datasets", "standard", "--strict"),
+    ("run: strict with a missing glob member", (*RUN, "--methods", "dn2", "--datasets", "mnis*", "--strict"),
      "bench data fetch", None),
     ("run: missing pretrained weights", (*RUN, "--methods", "panda", "--profile", "paper"), "bench prepare", None),
     ("run: weights path that does not exist", (*RUN, "--methods", "dn2", "--set", "dn2.weights={tmp}/none.pth"),

@@ -126,7 +126,7 @@ def test_archive_members_outside_the_destination_are_refused(tmp_path, member):
 def test_verify_reports_and_fails_on_bad_files(cifar10_root):
     (cifar10_root / "cifar-10-batches-py" / "data_batch_2").write_bytes(b"garbage")
     status, out, err = run_cli("data", "--data-root", str(cifar10_root), "verify", "cifar10")
-    assert status == 1 and "corrupt" in out and "data_batch_2" in out and "1 file(s) missing or corrupt" in err
+    assert status == 1 and "corrupt" in out and "data_batch_2" in out and "1 problem(s) in cifar10: `bench data fetch cifar10` replaces" in err
 
 
 def test_cifar10_vs_cifar100_has_one_anomaly_class_per_fine_class(tmp_path, monkeypatch):

@@ -109,7 +109,7 @@ def test_prepare_reports_a_bank_it_cannot_fetch(tmp_path, monkeypatch):
         ('fitymi.generator_params={"sde": "ve"}', "samples with pc, not 'ddim'"),
         ("fitymi.generator=vae", "unknown generator 'vae'"),
         ("fitymi.generator_profile=fast", "no profile 'fast'"),
-        ("digits-fsde.generator_params={\"t_stop\": 1.5}", "t_stop must lie in [0, 1)"),
+        ("digits-fsde.generator_params={\"t_stop\": 1.5}", "t_stop=1.5 is out of range: it must be in [0, 1)"),
     ],
 )
 def test_generator_settings_are_checked_before_anything_runs(results, override, message):

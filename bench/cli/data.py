@@ -7,6 +7,8 @@ import sys
 from bench import paths, registry
 
 DAMAGED = "damaged"  # a file derived from the declared ones (an unpacked copy) that is cut short
+MISPLACED = "misplaced"  # data unpacked one folder too deep
+UNUSABLE = "unusable"  # present, but not what the split can read (an empty folder, a missing mask)
 
 
 def add_parser(subparsers) -> None:
@@ -62,21 +64,31 @@ def data_rows(root) -> list[list[str]]:
 
 
 def verification(names: list[str], root) -> list[tuple[str, str, str]]:
-    """(dataset, status, path) for every declared file of the named datasets (default: every
-    dataset with some data); embedded ones have one row with status `embedded`."""
-    if not names:
-        names = [
-            e.name for e in registry.datasets.entries()
-            if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())
-        ]
-    rows = []
-    for name in names:
-        benchmark = registry.datasets.get(name).factory()
+    """(dataset, status, path or what is wrong) for the named datasets (default: every
+    dataset with some data): each declared file once, even when several datasets share it
+    (CIFAR-10's batches), then what makes present data unusable — a misplaced folder, an
+    empty one, a missing mask (what the split will read) — and damaged derived files.
+    Embedded datasets have one row with status `embedded`."""
+    benchmarks = [registry.datasets.get(name).factory() for name in names] or [
+        e.factory() for e in registry.datasets.entries()
+        if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())
+    ]
+    rows, seen = [], set()
+    for benchmark in benchmarks:
         if benchmark.embedded:
             rows.append((benchmark.name, "embedded", ""))
             continue
         folder = benchmark.data_dir(root)
-        rows += [(benchmark.name, f.status(folder), str(folder / f.path)) for f in benchmark.data_files()]
+        for data_file in benchmark.data_files():
+            path = (folder / data_file.path).resolve()
+            if path not in seen:
+                seen.add(path)
+                rows.append((benchmark.name, data_file.status(folder), str(folder / data_file.path)))
+        hint = benchmark.layout_hint(root)
+        if hint:
+            rows.append((benchmark.name, MISPLACED, hint))
+        present = [c for c in range(len(benchmark.classes)) if not benchmark.missing_files(root, [c])]
+        rows += [(benchmark.name, UNUSABLE, item.line()) for item in benchmark.usability_problems(root, present)]
         rows += [(benchmark.name, DAMAGED, f"{path} ({problem}; the next run unpacks it again)")
                  for path, problem in benchmark.derived_problems(root)]
     return rows
@@ -105,13 +117,23 @@ def list_command(args) -> int:
 def verify_command(args) -> int:
     from bench.datafiles import OK
 
-    rows = verification(args.names, data_root(args))
+    root = data_root(args)
+    rows = verification(args.names, root)
+    if not rows:
+        print(f"no dataset has data under {root} yet: `bench data list` shows what each needs, "
+              "`bench data fetch NAME` gets one")
+        return 0
     for name, status, path in rows:
         print(f"{name}: embedded, nothing to verify" if status == "embedded" else f"{name}: {status:7s} {path}")
-    problems = sum(status not in (OK, "embedded") for _, status, _ in rows)
-    if problems:
-        print(f"{problems} file(s) missing or corrupt: `bench data fetch NAME` replaces them", file=sys.stderr)
-    return 1 if problems else 0
+    bad = [(name, status) for name, status, _ in rows if status not in (OK, "embedded")]
+    if bad:
+        names = list(dict.fromkeys(name for name, _ in bad))
+        fetchable = [n for n in names if registry.datasets.get(n).factory().archives]
+        manual = [n for n in names if n not in fetchable]
+        how = [f"`bench data fetch {' '.join(fetchable)}` replaces what is missing or corrupt"] if fetchable else []
+        how += [f"{', '.join(manual)} by hand (`bench data fetch {manual[0]}` prints the steps)"] if manual else []
+        print(f"{len(bad)} problem(s) in {', '.join(names)}: {'; '.join(how)}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def fetch_command(args) -> int:
