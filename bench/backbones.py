@@ -121,10 +121,10 @@ def prepare_weights(backbone: str, weights: str, progress: bool = True) -> Path 
     entry = _torchvision_weights(backbone, weights)
     filename = os.path.basename(entry.url)
     mirror = os.environ.get("BENCH_WEIGHTS_MIRROR")  # a local copy of download.pytorch.org/models
-    url = f"{mirror.rstrip('/')}/{filename}" if mirror else entry.url
+    urls = [f"{mirror.rstrip('/')}/{filename}", entry.url] if mirror else [entry.url]  # the official one as fallback
     # torchvision names files <name>-<first hex digits of their sha256>.pth
     expected = re.search(r"-([0-9a-f]{8,})\.", filename).group(1)
-    return download(url, torch_hub_checkpoints() / filename, algorithm="sha256", expected=expected, progress=progress)
+    return download(urls, torch_hub_checkpoints() / filename, algorithm="sha256", expected=expected, progress=progress)
 
 
 def _read_state_dict(path: Path) -> dict:

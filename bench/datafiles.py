@@ -13,6 +13,7 @@ from bench.errors import UserError
 from bench.extract import safe_extract
 
 MISSING, CORRUPT, OK = "missing", "corrupt", "ok"
+DOWNLOADS = ".downloads"  # finished archives, under the data root (`bench data clean` removes them)
 SMALL_FILE = 256 * 2**20  # checksummed at plan time up to this size (CIFAR's batches: 31 MB each)
 
 
@@ -45,6 +46,8 @@ class Archive:
     md5: str | None = None
     sha256: str | None = None
     destination: str = ""
+    mirrors: tuple[str, ...] = ()  # tried in order when `url` fails; every copy is checksum-verified
+    strip: int = 0  # leading folders of every member to drop (GitHub's `<repo>-<commit>/`)
 
     @property
     def filename(self) -> str:
@@ -55,15 +58,18 @@ class Archive:
         return self.filename.endswith((".tar", ".tar.gz", ".tgz", ".tar.xz"))
 
     def install(self, root: Path, progress: bool = True) -> None:
-        """Download (verified), and unpack a tar archive into `root`."""
-        folder = Path(root) / (".downloads" if self.is_tar else self.destination)
+        """Download (verified; an archive without a published checksum — GitHub's archive of
+        a pinned commit — is verified through the files it provides), and unpack a tar
+        archive into `root`."""
+        folder = Path(root) / (DOWNLOADS if self.is_tar else self.destination)
         algorithm = "md5" if self.md5 else "sha256"
         path = download(
-            self.url, folder / self.filename, algorithm=algorithm, expected=self.md5 or self.sha256, progress=progress
+            [self.url, *self.mirrors], folder / self.filename, algorithm=algorithm, expected=self.md5 or self.sha256,
+            progress=progress,
         )
         if self.is_tar:
             (Path(root) / self.destination).mkdir(parents=True, exist_ok=True)
-            safe_extract(path, Path(root) / self.destination)
+            safe_extract(path, Path(root) / self.destination, strip=self.strip)
 
 
 def check_files(name: str, folder: Path, files) -> None:
@@ -80,16 +86,24 @@ def check_files(name: str, folder: Path, files) -> None:
 
 
 def fetch_benchmark(benchmark, root: Path, progress: bool = True) -> bool:
-    """Download and unpack a benchmark's archives and verify its files; False (nothing done)
-    when it has no download and must be fetched by hand (see its `fetch_hint`)."""
-    if not benchmark.archives:
-        return False
+    """Download and unpack a benchmark's archives and verify its files; False when files
+    remain that only the user can place (see its `fetch_hint`): none of them downloads, or
+    the downloads provide part of them (Stanford Cars: devkit and test labels, not images)."""
     for archive in benchmark.archives:
         archive.install(root, progress=progress)
+    if benchmark.missing_files(root) and benchmark.fetch_hint:
+        return False
     benchmark.check(root)
     return True
 
 
 def manual_steps(benchmark, root: Path) -> str:
-    expected = ", ".join(f.path for f in benchmark.data_files())
-    return f"{benchmark.name}: no download exists; {benchmark.fetch_hint} (expected under {benchmark.data_dir(root)}: {expected})"
+    """The steps for the files of `benchmark` that only the user can place, with the data
+    root filled in, and which files are still missing."""
+    from bench.inputs import with_root
+
+    folder = benchmark.data_dir(root)
+    missing = [str(path.relative_to(folder)) for path in benchmark.missing_files(root)]
+    lead = "the rest by hand" if benchmark.archives else "no download exists"
+    still = f"still missing under {folder}: {', '.join(missing)}" if missing else f"expected under {folder}"
+    return f"{benchmark.name}: {lead}: {with_root(benchmark.fetch_hint, root)} ({still})"

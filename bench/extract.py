@@ -106,13 +106,29 @@ def check_members(archive_name: str, members: list[tarfile.TarInfo]) -> None:
             files.add(name)
 
 
-def safe_extract(archive: Path, destination: Path) -> None:
-    """Extract the tar archive `archive` into `destination` (made if missing): checked whole
-    first, written to a temporary folder beside it, then moved in. Raises UnsafeArchive."""
+def strip_members(members: list[tarfile.TarInfo], strip: int) -> list[tarfile.TarInfo]:
+    """The members with their first `strip` folders dropped (`tar --strip-components`), hard
+    links' targets too; members that were those folders themselves are left out."""
+    kept = []
+    for member in members:
+        parts = member.name.split("/")
+        if len(parts) <= strip:
+            continue
+        member.name = "/".join(parts[strip:])
+        if member.islnk():
+            member.linkname = "/".join(member.linkname.split("/")[strip:])
+        kept.append(member)
+    return kept
+
+
+def safe_extract(archive: Path, destination: Path, strip: int = 0) -> None:
+    """Extract the tar archive `archive` into `destination` (made if missing), its members'
+    first `strip` folders dropped: checked whole first, written to a temporary folder beside
+    it, then moved in. Raises UnsafeArchive."""
     archive, destination = Path(archive), Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive) as tar:
-        members = tar.getmembers()
+        members = strip_members(tar.getmembers(), strip) if strip else tar.getmembers()
         check_members(archive.name, members)
         staging = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", dir=destination))
         try:

@@ -5,7 +5,8 @@ trains on its training images (about 41), and the test set is the whole test spl
 images), every other model anomalous; `test_classes` = N keeps only the test images of the
 first N models. Images are read lazily through torchvision's loader.
 
-The original download is gone (torchvision's `download()` refuses): see `fetch_hint`. The
+The original download is gone (torchvision's `download()` refuses): `bench data fetch` gets
+the devkit and the test labels from their GitHub copies; the images come by hand. The
 layout torchvision reads, under `<root>/stanford_cars/`: `devkit/cars_meta.mat`,
 `devkit/cars_train_annos.mat`, `cars_train/*.jpg`, `cars_test/*.jpg`,
 `cars_test_annos_withlabels.mat`. MD5s of the legacy files are checked where present. The
@@ -20,7 +21,7 @@ import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.context import RunContext
-from bench.datafiles import DataFile
+from bench.datafiles import Archive, DataFile
 from bench.errors import UserError
 from bench.images import FileImages
 from bench.registry import register_dataset
@@ -40,11 +41,18 @@ class StanfordCars(Benchmark):
         DataFile("cars_test"),
         DataFile("cars_test_annos_withlabels.mat", md5="b0a2b23655a3edd16d84508592a98d10"),
     )
+    archives = (  # the original site is gone: the devkit and the test labels from their GitHub copies
+        Archive("https://github.com/pytorch/vision/files/11644847/car_devkit.tgz",
+                md5="c3b158d763b6e2245038c8ad08e45376", destination="stanford_cars"),
+        Archive("https://raw.githubusercontent.com/nguyentruonglau/stanford-cars/main/labeldata/"
+                "cars_test_annos_withlabels.mat", md5="b0a2b23655a3edd16d84508592a98d10", destination="stanford_cars",
+                mirrors=("https://raw.githubusercontent.com/nguyentruonglau/stanford-cars/master/labeldata/"
+                         "cars_test_annos_withlabels.mat",)),
+    )
     fetch_hint = (
-        "the original site is gone: take the images from Kaggle 'jessicali9530/stanford-cars-dataset' "
-        "(flatten its cars_train/cars_train and cars_test/cars_test folders), the devkit from "
-        "https://github.com/pytorch/vision/files/11644847/car_devkit.tgz, and cars_test_annos_withlabels.mat "
-        "(MD5 b0a2b23655a3edd16d84508592a98d10), laid out as the files listed"
+        "`bench data fetch stanford-cars` gets the devkit and the test labels; the images only by hand: from Kaggle "
+        "'jessicali9530/stanford-cars-dataset', unpacked into <data root>/stanford_cars/cars_train and cars_test "
+        "(flat: Kaggle nests cars_train/cars_train, move those files up one level)"
     )
 
     def __init__(self, *, test_classes: int | None = None):

@@ -19,12 +19,13 @@ import numpy as np
 
 from bench.benchmark import Benchmark, OneClassSplit, one_vs_rest
 from bench.context import RunContext
-from bench.datafiles import DataFile
+from bench.datafiles import Archive, DataFile
 from bench.errors import UserError
 from bench.images import FileImages
 from bench.registry import register_dataset
 
 LABELS = "Class Labels of Dataset 1.csv"
+COMMIT = "fa9c016"  # zxaoyou/segmentation_WBC as the protocol was read
 
 
 @register_dataset("wbc", groups=("standard",))
@@ -35,8 +36,11 @@ class WBC(Benchmark):
     folder = "segmentation_WBC"
     image_size = 120
     tags = ("high-res",)
-    files = (DataFile(LABELS), DataFile("Dataset 1"))
-    fetch_hint = "clone it: git clone https://github.com/zxaoyou/segmentation_WBC <data root>/segmentation_WBC"
+    files = (DataFile(LABELS, md5="b642fc48ecb9f218127c58735a5a3245"), DataFile("Dataset 1"))
+    archives = (  # the repository at a pinned commit (its archive has no stable checksum: the labels' MD5 decides)
+        Archive(f"https://github.com/zxaoyou/segmentation_WBC/archive/{COMMIT}.tar.gz", destination="segmentation_WBC",
+                strip=1),
+    )
 
     def __init__(self, *, train_fraction: float = 0.68, split_seed: int = 2):
         self.train_fraction = train_fraction

@@ -149,11 +149,29 @@ def test_cifar10_vs_cifar100_has_one_anomaly_class_per_fine_class(tmp_path, monk
 def test_prepare_fetches_the_data_of_a_sweep(tmp_path, monkeypatch, http_root):
     serve_cifar10(tmp_path, monkeypatch, http_root)
     data_root = tmp_path / "data"
-    status, out, err = run_cli("prepare", "--methods", "dn2", "--datasets", "cifar10,wbc", "--data-root", str(data_root), "--quiet")
-    assert status == 1  # wbc has no download: its manual steps are printed
-    assert "git clone https://github.com/zxaoyou/segmentation_WBC" in out
-    assert "0 weight file(s) and 1 dataset(s) fetched; 1 dataset(s) to fetch by hand" in out
+    status, out, err = run_cli("prepare", "--methods", "dn2", "--datasets", "cifar10,cifar10-fsgan", "--data-root",
+                               str(data_root), "--quiet", "--dry-run")
+    assert status == 0 and "would fetch dataset cifar10" in out and "by hand: dataset cifar10-fsgan" in out
+    assert not data_root.exists()  # a dry run fetches nothing
+    status, out, err = run_cli("prepare", "--methods", "dn2", "--datasets", "cifar10,cifar10-fsgan", "--data-root",
+                               str(data_root), "--quiet")
+    assert status == 1  # cifar10-fsgan has no download: its manual steps are printed
+    assert f"save GAN fakes as uint8 N×32×32×3 .npy" in out and f"{data_root}/fitymi/cifar10_fsgan.npy" in out
+    assert "1 weight file(s) and dataset(s) fetched; 1 to place by hand; 0 could not be fetched" in out
     assert not CIFAR10().missing_files(data_root)
+
+
+def test_prepare_offline_lists_everything_it_could_not_fetch_and_fails_once_at_the_end(tmp_path, monkeypatch, http_root):
+    _, base = http_root  # serves nothing: every download fails, as offline
+    for name in ("cifar10", "cifar100"):
+        cls = registry.datasets.get(name).factory
+        monkeypatch.setattr(cls, "archives", tuple(Archive(f"{base}/{a.filename}", md5=a.md5) for a in cls.archives))
+    status, out, err = run_cli("prepare", "--methods", "dn2", "--datasets", "cifar10,cifar100", "--quiet",
+                               "--data-root", str(tmp_path / "data"))
+    assert status == 1 and "0 weight file(s) and dataset(s) fetched; 0 to place by hand; 2 could not be fetched" in out
+    failed = [line for line in err.splitlines() if line.startswith("bench prepare: could not fetch")]
+    assert len(failed) == 2 and "dataset cifar10: could not download cifar-10-python.tar.gz" in failed[0]
+    assert "dataset cifar100: could not download cifar-100-python.tar.gz" in failed[1]
 
 
 def test_data_list_reports_present_and_corrupt(cifar10_root):

@@ -5,14 +5,14 @@ import pytest
 from bench import registry
 from bench.context import RunContext
 from bench.errors import UserError
-from tests.tiny_data import write_wbc
+from tests.tiny_data import wbc_root
 
 WBC = registry.datasets.get("wbc").factory
 
 
 @pytest.fixture
-def root(tmp_path):
-    write_wbc(tmp_path)  # 10 neutrophils, 3 lymphocytes, 2 monocytes, 2 eosinophils, 1 basophil
+def root(tmp_path, monkeypatch):
+    wbc_root(tmp_path).apply(monkeypatch)  # 10 neutrophils, 3 lymphocytes, 2 monocytes, 2 eosinophils, 1 basophil
     return tmp_path
 
 
@@ -24,7 +24,12 @@ def test_seeded_fraction_of_neutrophils_against_the_rest(root):
     assert split.train[0].mode == "RGB"
 
 
-def test_bad_csv_is_one_clear_error(root):
-    (root / "segmentation_WBC" / "Class Labels of Dataset 1.csv").write_text("id;label\n1;1\n")
+def test_bad_csv_is_one_clear_error(root, monkeypatch):
+    labels = root / "segmentation_WBC" / "Class Labels of Dataset 1.csv"
+    labels.write_text("id;label\n1;1\n")
+    with pytest.raises(UserError, match=r"Class Labels of Dataset 1.csv \(corrupt\).*bench data fetch wbc"):
+        WBC().split(0, RunContext(data_root=root))  # the pinned commit's checksum catches it first
+    wbc_root(root / "other").apply(monkeypatch)  # with a checksum that matches it, the reader still says what it expects
+    monkeypatch.setattr(WBC, "files", tuple(f.__class__(f.path) for f in WBC.files))
     with pytest.raises(UserError, match="expected columns"):
         WBC().split(0, RunContext(data_root=root))

@@ -26,6 +26,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME.PARAM=VALUE",
                         help="the sweep's parameter overrides (repeatable)")
     parser.add_argument("--data-root", help="dataset root (default: $BENCH_DATA or ~/.cache/nearbench/data)")
+    parser.add_argument("--dry-run", action="store_true", help="list what is missing and how each is got; fetch nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=main)
 
@@ -53,23 +54,52 @@ def needs_of(args) -> Needs:
 def main(args) -> int:
     from bench.datafiles import fetch_benchmark, manual_steps
     from bench.errors import UserError
+    from bench.places import check_folder
 
     data_root = paths.data_root(args.data_root)
     needs = needs_of(args)
+    if not args.dry_run and needs.datasets:
+        check_folder(data_root, "the data root", "pass --data-root DIR (or set BENCH_DATA) naming a folder you can write to")
     for name, lacking in needs.user_inputs.items():
         print(f"notice: {name} needs {lacking}; nothing to fetch", file=sys.stderr)
-    for path, (requirement, users) in needs.weights.items():
-        if requirement.fetch is None:
-            raise UserError(f"{requirement.what} for {', '.join(users)} not found at {path}: {requirement.how_to_get}")
-    for path, (requirement, users) in needs.weights.items():
+    by_hand = [f"{requirement.what} for {', '.join(users)} at {path}: {requirement.how_to_get}"
+               for path, (requirement, users) in needs.weights.items() if requirement.fetch is None]
+    weights = {path: need for path, need in needs.weights.items() if need[0].fetch is not None}
+    if args.dry_run:
+        for path, (requirement, users) in weights.items():
+            print(f"would fetch {requirement.what} for {', '.join(users)} → {path}")
+        for benchmark in needs.datasets:
+            what = "would fetch" if benchmark.archives else "by hand:"
+            print(f"{what} dataset {benchmark.name} → {benchmark.data_dir(data_root)}"
+                  + (f" ({manual_steps(benchmark, data_root)})" if benchmark.fetch_hint else ""))
+        for line in by_hand:
+            print(f"by hand: {line}")
+        if not (weights or needs.datasets or by_hand):
+            print("nothing to fetch: every weight file and dataset of this sweep is here")
+        return 0
+    failures, fetched, manual = [], 0, []
+    for path, (requirement, users) in weights.items():
         print(f"fetching {requirement.what} for {', '.join(users)} → {path}", file=sys.stderr)
-        requirement.fetch()
-    fetched, manual = [], []
+        try:
+            requirement.fetch()
+            fetched += 1
+        except (UserError, OSError) as error:  # offline, or a dead link: note it, fetch the rest
+            failures.append(f"{requirement.what}: {error}")
     for benchmark in needs.datasets:
         print(f"fetching dataset {benchmark.name} → {benchmark.data_dir(data_root)}", file=sys.stderr)
-        (fetched if fetch_benchmark(benchmark, data_root, progress=not args.quiet) else manual).append(benchmark)
+        try:
+            if fetch_benchmark(benchmark, data_root, progress=not args.quiet):
+                fetched += 1
+            else:
+                manual.append(benchmark)
+        except (UserError, OSError) as error:
+            failures.append(f"dataset {benchmark.name}: {error}")
     for benchmark in manual:
         print(manual_steps(benchmark, data_root))
-    print(f"{len(needs.weights)} weight file(s) and {len(fetched)} dataset(s) fetched; "
-          f"{len(manual)} dataset(s) to fetch by hand")
-    return 1 if manual else 0
+    for line in by_hand:
+        print(f"by hand: {line}")
+    print(f"{fetched} weight file(s) and dataset(s) fetched; {len(manual) + len(by_hand)} to place by hand; "
+          f"{len(failures)} could not be fetched")
+    for failure in failures:
+        print(f"bench prepare: could not fetch {failure}", file=sys.stderr)
+    return 1 if failures or manual or by_hand else 0
