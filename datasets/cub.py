@@ -53,7 +53,8 @@ class CUB200(Benchmark):
         DataFile("images"),
     )
     archives = (Archive("https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz",
-                        md5="97eceeb196236b17998738112f37df78"),)
+                        md5="97eceeb196236b17998738112f37df78",
+                        mirrors=("http://www.vision.caltech.edu/visipedia-data/CUB-200-2011/CUB_200_2011.tgz",)),)
 
     def __init__(self, *, test_classes: int | None = None):
         self.test_classes = test_classes

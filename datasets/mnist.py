@@ -90,8 +90,11 @@ def idx_files(checksums: dict[str, str]) -> tuple[DataFile, ...]:
     return tuple(DataFile(name, md5=md5) for name, md5 in checksums.items())
 
 
-def idx_archives(base_url: str, files, destination: str) -> tuple[Archive, ...]:
-    return tuple(Archive(f"{base_url}{f.path}", md5=f.md5, destination=destination) for f in files)
+def idx_archives(base_urls: tuple[str, ...], files, destination: str) -> tuple[Archive, ...]:
+    """One verified download per file, from the first of `base_urls` that has it."""
+    first, *mirrors = base_urls
+    return tuple(Archive(f"{first}{f.path}", md5=f.md5, destination=destination,
+                         mirrors=tuple(f"{mirror}{f.path}" for mirror in mirrors)) for f in files)
 
 
 MNIST_FILES = idx_files({
@@ -115,7 +118,8 @@ class MNIST(IdxDataset):
     classes = tuple(str(d) for d in range(10))
     folder = "MNIST/raw"
     files = MNIST_FILES
-    archives = idx_archives("https://ossci-datasets.s3.amazonaws.com/mnist/", MNIST_FILES, "MNIST/raw")
+    archives = idx_archives(("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+                            MNIST_FILES, "MNIST/raw")  # torchvision's mirrors, in its order
 
     def torchvision_class(self):
         from torchvision.datasets import MNIST as TorchvisionMNIST
@@ -130,7 +134,9 @@ class FashionMNIST(IdxDataset):
     classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
     folder = "FashionMNIST/raw"
     files = FMNIST_FILES
-    archives = idx_archives("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", FMNIST_FILES, "FashionMNIST/raw")
+    archives = idx_archives(("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                             "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
+                            FMNIST_FILES, "FashionMNIST/raw")
 
     def torchvision_class(self):
         from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST

@@ -45,6 +45,8 @@ class MVTecAD(Benchmark):
             "mvtec_anomaly_detection.tar.xz",
             sha256="cf4313b13603bec67abb49ca959488f7eedce2a9f7795ec54446c649ac98cd3d",
             destination="mvtec",
+            mirrors=("https://www.mydrive.ch/shares/38536/3830184030e49fe74747669442f0f282/download/420938113-1629952094/"
+                     "mvtec_anomaly_detection.tar.xz",),
         ),
     )
     fetch_hint = "the download is 4.9 GiB; its licence (CC BY-NC-SA 4.0) is on mvtec.com"

@@ -102,6 +102,36 @@ def test_fetch_downloads_verifies_and_unpacks(tmp_path, monkeypatch, http_root):
     status, out, _ = run_cli("data", "--data-root", str(data_root), "list")
     assert "present" in next(line for line in out.splitlines() if line.startswith("cifar10"))
 
+    archive = data_root / ".downloads" / "cifar-10-python.tar.gz"
+    status, out, _ = run_cli("data", "--data-root", str(data_root), "clean", "--dry-run")
+    assert status == 0 and f"would delete {archive}" in out and archive.exists()
+    status, out, _ = run_cli("data", "--data-root", str(data_root), "clean")
+    assert status == 0 and f"deleted {archive}" in out and "1 finished archive(s)" in out and not archive.exists()
+    assert not CIFAR10().missing_files(data_root)  # the data stays
+    status, out, _ = run_cli("data", "--data-root", str(data_root), "clean")
+    assert status == 0 and "nothing to clean" in out
+
+
+def test_data_list_reports_the_size_of_folder_datasets(tmp_path, monkeypatch):
+    from tests.tiny_data import BUILDERS
+
+    BUILDERS["mvtec"](tmp_path).apply(monkeypatch)
+    size = sum(p.stat().st_size for p in (tmp_path / "mvtec").rglob("*") if p.is_file())
+    status, out, _ = run_cli("data", "--data-root", str(tmp_path), "list")
+    line = next(line for line in out.splitlines() if line.startswith("mvtec"))
+    assert status == 0 and f"{size / 2**20:.1f} MiB" in line and size > 0
+
+
+def test_output_cut_short_by_the_reader_is_no_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    seeds = ",".join(map(str, range(300)))  # tens of thousands of lines: far more than a pipe holds
+    shell = (f"{sys.executable} -m bench run --dry-run --seeds {seeds} --results {tmp_path} | head -n 1; "
+             f"{sys.executable} -m bench list methods | head -n 1")
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
 
 def test_fetch_refuses_a_wrong_archive(tmp_path, monkeypatch, http_root):
     served, url = http_root

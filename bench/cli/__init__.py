@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 import warnings
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench {args.command}: error: {error}: free space there (or point --results or $BENCH_CACHE "
               "elsewhere) and run the same command again; finished records are intact", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `bench table | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except KeyboardInterrupt:
         print(f"bench {args.command}: interrupted; finished cells keep their records", file=sys.stderr)
         return 130

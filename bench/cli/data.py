@@ -24,6 +24,10 @@ def add_parser(subparsers) -> None:
     verify = actions.add_parser("verify", help="check every file's checksum (default: every dataset with data)")
     verify.add_argument("names", nargs="*", metavar="NAME")
     verify.set_defaults(func=verify_command)
+    clean = actions.add_parser("clean", help="delete downloaded archives of datasets whose files verify")
+    clean.add_argument("names", nargs="*", metavar="NAME", help="only these datasets (default: every one)")
+    clean.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+    clean.set_defaults(func=clean_command)
     fetch = actions.add_parser("fetch", help="download, verify and unpack; or print the manual steps")
     fetch.add_argument("names", nargs="+", metavar="NAME")
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -32,10 +36,17 @@ def add_parser(subparsers) -> None:
 
 # -- compute ---------------------------------------------------------------------------------
 def _size(benchmark, root) -> str:
-    """Size of the benchmark's declared files that are present."""
+    """Size of the benchmark's declared files and folders that are present (a folder's
+    files counted whole, each file once)."""
     folder = benchmark.data_dir(root)
-    sizes = [(folder / f.path).stat().st_size for f in benchmark.data_files() if (folder / f.path).exists()]
-    return f"{sum(sizes) / 2**20:.1f} MiB" if sizes else "-"
+    files = set()
+    for data_file in benchmark.data_files():
+        path = folder / data_file.path
+        if path.is_file():
+            files.add(path)
+        elif path.is_dir():
+            files.update(p for p in path.rglob("*") if p.is_file())
+    return f"{sum(p.stat().st_size for p in files) / 2**20:.1f} MiB" if files else "-"
 
 
 def _state(benchmark, root) -> str:
@@ -154,4 +165,35 @@ def fetch_command(args) -> int:
         print(manual_steps(benchmark, root))
     if manual:
         raise UserError(f"{', '.join(b.name for b in manual)} must be fetched by hand, as printed above")
+    return 0
+
+
+def finished_archives(names: list[str], root) -> list:
+    """Downloaded archives (under the data root's `.downloads/`) of datasets whose declared
+    files are all present and verify: unpacked, so no longer needed. Partial downloads stay
+    (the next fetch resumes them)."""
+    from bench.datafiles import DOWNLOADS, OK
+
+    benchmarks = [registry.datasets.get(name).factory() for name in names] or [e.factory() for e in registry.datasets.entries()]
+    found = []
+    for benchmark in benchmarks:
+        folder = benchmark.data_dir(root)
+        archives = [root / DOWNLOADS / a.filename for a in benchmark.archives if a.is_tar]
+        archives = [path for path in archives if path.is_file() and path not in found]
+        if archives and all(f.status(folder) == OK for f in benchmark.data_files()):
+            found += archives
+    return found
+
+
+def clean_command(args) -> int:
+    root = data_root(args)
+    archives = finished_archives(args.names, root)
+    size = sum(path.stat().st_size for path in archives) / 2**20
+    for path in archives:
+        print(f"{'would delete' if args.dry_run else 'deleted'} {path}")
+        if not args.dry_run:
+            path.unlink()
+    verb = "would free" if args.dry_run else "freed"
+    print(f"{len(archives)} finished archive(s), {verb} {size:.1f} MiB" if archives else
+          "nothing to clean: no finished archive of a verified dataset is kept")
     return 0
