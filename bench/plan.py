@@ -3,9 +3,11 @@
 `make_plan` is a pure function of its arguments and of what files exist: it expands names,
 globs and groups, resolves each method's profile for each dataset (profile variants keyed on
 the dataset's tags) and the `--set` overrides, reads the methods' tags, and fails with one
-UserError when a name is unknown, a profile or parameter does not exist or cannot work, a
-class is out of range, or data or weights are missing. Datasets reached through a group (not
-named) whose data is missing are skipped with a notice instead, unless `strict`.
+UserError when a name is unknown, a profile or parameter does not exist or cannot work, or a
+class is out of range — and with one `MissingInputs` listing everything the sweep lacks
+(data, weights, files only the user has, present data that cannot be used). Datasets
+reached through a group (not named) whose data is missing are skipped with a notice instead,
+unless `strict`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from bench import registry
+from bench import inputs, registry
 from bench.cell import Cell
 from bench.context import RunContext
 from bench.errors import UserError
-from bench.params import resolve_params, resolve_profile
-from bench import inputs
 from bench.inputs import Lacking, MissingInputs
+from bench.params import resolve_params, resolve_profile
 from bench.requirements import Requirement
 from bench.validation import SEED_LIMIT, check_values
 
@@ -175,15 +176,17 @@ class Selection:
         """Everything the sweep lacks, in one pass: (datasets reached through a group whose
         data is missing, to skip; methods reached through a group whose user-only input is
         missing, to skip; everything else that is missing or unusable — the plan's errors)."""
-        lacking = []
-        skipped = self.missing_data(data_root, classes)
-        for name in [name for name in skipped if name in self.named_datasets or strict]:
-            lacking.append(inputs.missing_data(name, self.benchmark(name), skipped.pop(name), data_root))
+        lacking, skipped = [], {}
+        missing_data = self.missing_data(data_root, classes)
+        for name, files in missing_data.items():
+            if name in self.named_datasets or strict:
+                lacking.append(inputs.missing_data(name, self.benchmark(name), files, data_root))
+            else:
+                skipped[name] = files
         for name in self.dataset_params:
-            if name not in skipped and not any(item.what.startswith(f"dataset {name}:") for item in lacking):
+            if name not in missing_data:  # present: usable for the selected classes?
                 benchmark = self.benchmark(name)
-                chosen = parse_classes(classes, name, benchmark.class_names(data_root))
-                lacking += benchmark.data_problems(data_root, chosen)
+                lacking += benchmark.data_problems(data_root, parse_classes(classes, name, benchmark.class_names(data_root)))
         missing = self.missing_weights(data_root)
         skipped_methods = {} if strict else user_inputs_of_unnamed(missing, self.named_methods)
         lacking += [inputs.missing_file(requirement, users) for requirement, users in missing.values()]
@@ -193,14 +196,14 @@ class Selection:
 
     def unusable_inputs(self, data_root: Path) -> dict[Path, tuple[str, list[str]]]:
         """Present file that its `check` refuses → (why, the methods needing it)."""
+        checked: dict[Path, str | None] = {}
         problems: dict[Path, tuple[str, list[str]]] = {}
         for name, requirement in self.requirements(data_root):
-            if requirement.path in problems or requirement.present:
-                why = problems[requirement.path][0] if requirement.path in problems else requirement.problem()
-                if why:
-                    users = problems.setdefault(requirement.path, (why, []))[1]
-                    if name not in users:
-                        users.append(name)
+            if requirement.path not in checked:
+                checked[requirement.path] = requirement.problem()
+            why = checked[requirement.path]
+            if why and name not in problems.setdefault(requirement.path, (why, []))[1]:
+                problems[requirement.path][1].append(name)
         return problems
 
 

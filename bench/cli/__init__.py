@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except StorageFull as error:
         print(f"bench {args.command}: error: {error}: free space there (or point --results or $BENCH_CACHE "
-              "elsewhere) and run the same command again; finished records are intact", file=sys.stderr)
+              "elsewhere, or use --no-cache) and run the same command again; finished records are intact",
+              file=sys.stderr)
         return 1
     except BrokenPipeError:  # `bench table | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
