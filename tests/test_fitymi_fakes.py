@@ -40,7 +40,7 @@ def test_bank_format_is_checked(root):
     with pytest.raises(UserError, match="expected uint8"):
         adapter().split(0, RunContext(data_root=root))
     np.save(root / adapter.bank_file, np.array([{"a": 1}] * 10, dtype=object))
-    with pytest.raises(UserError, match="not a plain .npy"):
+    with pytest.raises(UserError, match=r"it holds Python objects \(a pickle\)"):
         adapter().split(0, RunContext(data_root=root))
 
 
