@@ -13,7 +13,9 @@ class Requirement:
 
     `what` describes it ("pretrained weights resnet152 (IMAGENET1K_V1)"), `how_to_get` says how
     to get it, `param` names the parameter that can point at another copy, and `fetch`
-    downloads it (for `bench prepare`; None when only the user can provide it).
+    downloads it (for `bench prepare`; None when only the user can provide it). `layout`
+    describes what must be there when more than existing is checked, `usable(path)` (a folder
+    of images, say).
     """
 
     what: str
@@ -21,7 +23,9 @@ class Requirement:
     how_to_get: str
     param: str | None = None
     fetch: Callable[[], object] | None = None
+    layout: str = ""
+    usable: Callable[[Path], bool] | None = None
 
     @property
     def present(self) -> bool:
-        return self.path.exists()
+        return self.path.exists() and (self.usable is None or self.usable(self.path))

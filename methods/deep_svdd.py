@@ -102,7 +102,7 @@ def contrast_normalize(batch):
 class DeepSVDD(Detector):
     """Deep SVDD: a from-scratch CNN mapping normal images close to a centre, AE-pretrained."""
 
-    tags = Tags(gpu_profiles=("paper",), min_image_size=8)
+    tags = Tags(gpu_profiles=("paper",), min_image_size=8, untrained_params={"epochs": 0, "ae_epochs": 0})
 
     profiles = {
         "smoke": {"image_size": 16, "ae_epochs": 12, "ae_milestone": 9, "epochs": 12, "milestone": 9,
