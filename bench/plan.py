@@ -4,7 +4,8 @@
 globs and groups, resolves each method's profile for each dataset (profile variants keyed on
 the dataset's tags) and the `--set` overrides, reads the methods' tags, and fails with one
 UserError when a name is unknown, a profile or parameter does not exist or cannot work, a
-class is out of range, or data or weights are missing. Datasets reached through a group (not
+class is out of range, data or weights are missing, or a method's parameters cannot fit
+(`check_resources`, whose estimates become notices). Datasets reached through a group (not
 named) whose data is missing are skipped with a notice instead, unless `strict`.
 """
 
@@ -60,6 +61,8 @@ class Plan:
     skipped: dict[str, list[Path]] = field(default_factory=dict)
     # method reached through a group → the input only its user can provide (a fake bank)
     skipped_methods: dict[str, str] = field(default_factory=dict)
+    # one line each: what a method's parameters need on a dataset (memory estimates)
+    notices: list[str] = field(default_factory=list)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -200,6 +203,22 @@ def check_image_sizes(selection: Selection) -> None:
             )
 
 
+def resource_notices(selection: Selection) -> list[str]:
+    """Each method's `check_resources` for each dataset (its largest class's training
+    images): notices to print, or a UserError for parameters that cannot fit."""
+    notices = []
+    for method, dataset in itertools.product(selection.methods, selection.dataset_params):
+        cls = registry.methods.get(method).factory
+        try:
+            note = cls.check_resources(selection.method_params(method, dataset),
+                                       selection.benchmark(dataset).max_train_images)
+        except ValueError as error:
+            raise UserError(f"method {method} on {dataset}: {error}") from None
+        if note:
+            notices.append(f"notice: {method} on {dataset}: {note}")
+    return notices
+
+
 def gpu_profile_notice(cells: Iterable[Cell]) -> str | None:
     """A one-line warning when cells use profiles their methods tag as sized for a GPU (the
     caller decides that the cells will run on a CPU)."""
@@ -224,6 +243,7 @@ def make_plan(
     selection = select(methods, datasets, profile=profile, overrides=overrides)
     seed_list = parse_seeds(seeds)
     check_image_sizes(selection)
+    notices = resource_notices(selection)
     skipped = selection.missing_data(data_root, classes)
     for name, missing in skipped.items():
         if name in selection.named_datasets or strict:
@@ -254,7 +274,7 @@ def make_plan(
                     class_name=class_names[normal_class],
                 )
             )
-    return Plan(cells=cells, skipped=skipped, skipped_methods=skipped_methods)
+    return Plan(cells=cells, skipped=skipped, skipped_methods=skipped_methods, notices=notices)
 
 
 def user_inputs_of_unnamed(missing: dict[Path, tuple[Requirement, list[str]]], named: set[str]) -> dict[str, str]:
@@ -275,7 +295,8 @@ def _raise_missing_weights(missing: dict[Path, tuple[Requirement, list[str]]]) -
         requirement, users = next(iter(missing.values()))
         others = f" ({len(missing) - 1} more file(s) missing)" if len(missing) > 1 else ""
         elsewhere = f", or pass --set {users[0]}.{requirement.param}=PATH" if requirement.param else ""
+        found = (f"at {requirement.path} is not usable (expected {requirement.layout or 'another file'})"
+                 if requirement.path.exists() else f"not found at {requirement.path}")
         raise UserError(
-            f"{requirement.what} for {', '.join(users)} not found at {requirement.path}{others}: "
-            f"{requirement.how_to_get}{elsewhere}"
+            f"{requirement.what} for {', '.join(users)} {found}{others}: {requirement.how_to_get}{elsewhere}"
         )

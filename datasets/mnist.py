@@ -82,6 +82,7 @@ class MNIST(IdxDataset):
 
     classes = tuple(str(d) for d in range(10))
     folder = "MNIST/raw"
+    max_train_images = 6742  # digit 1
     files = MNIST_FILES
     archives = idx_archives("https://ossci-datasets.s3.amazonaws.com/mnist/", MNIST_FILES, "MNIST/raw")
 
@@ -97,6 +98,7 @@ class FashionMNIST(IdxDataset):
 
     classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
     folder = "FashionMNIST/raw"
+    max_train_images = 6000
     files = FMNIST_FILES
     archives = idx_archives("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", FMNIST_FILES, "FashionMNIST/raw")
 

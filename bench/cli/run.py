@@ -110,7 +110,7 @@ def plan_run(args) -> PlannedRun:
         args.methods, args.datasets, classes=args.classes, seeds=args.seeds, profile=args.profile,
         overrides=args.overrides, data_root=data_root, strict=args.strict,
     )
-    notices = []
+    notices = list(plan.notices)
     if plan.skipped:
         listing = "; ".join(f"{dataset} (`bench data fetch {dataset}`)" for dataset in plan.skipped)
         notices.append(f"notice: skipping datasets whose data is missing: {listing}")
