@@ -174,7 +174,7 @@ class PANDAEWC(PANDA):
             return [Requirement(
                 what="an image folder to compute the Fisher on (the classifier's pretraining classes)",
                 path=resolve(params["fisher_images"], ctx.data_root),
-                how_to_get=f"point fisher_images at ImageNet's train/ folder ({LAYOUT})",
+                how_to_get="point fisher_images at ImageNet's train/ folder",
                 param="fisher_images", layout=LAYOUT, usable=has_images,
             )]
         return []

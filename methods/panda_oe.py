@@ -103,7 +103,7 @@ class PANDAOE(BackboneDetector):
             what="an outlier image folder (PANDA's tiny.zip of 80M Tiny Images, unzipped)",
             path=resolve(params["outlier_images"], ctx.data_root),
             how_to_get=(f"download tiny.zip from the link in talreiss/PANDA's README ({PANDA_README}) and unzip it "
-                        f"into <data root>/{OUTLIER_FOLDER}, or point outlier_images at a folder of your own ({LAYOUT})"),
+                        f"into <data root>/{OUTLIER_FOLDER}, or point outlier_images at a folder of your own in that layout"),
             param="outlier_images", layout=LAYOUT, usable=has_images,
         )]
 
