@@ -23,7 +23,7 @@ Where F comes from (`fisher_source`):
   the normalisation). The result is cached under `<cache>/fisher/`;
 - `train` (the `smoke` profile): the same computation on the cell's own normal training
   images, labelled by the classifier's own predictions — not a recipe, it only lets the
-  smoke profile run the EWC code without a download.
+  smoke profile run the EWC code without a download (with λ = 10: see `profiles`).
 
 The penalty is zero at θ* whatever F (tested), so EWC changes nothing until the weights move.
 """
@@ -114,7 +114,9 @@ class PANDAEWC(PANDA):
     """PANDA with elastic weight consolidation towards the pretrained weights (diagonal Fisher)."""
 
     profiles = {
-        "smoke": {**PANDA.profiles["smoke"], "fisher_source": "train"},
+        # λ 1e4 against a random network's Fisher overwhelms the compactness loss at the smoke
+        # learning rate (the loss rises); at 10 the penalty is of the loss's order and it falls
+        "smoke": {**PANDA.profiles["smoke"], "fisher_source": "train", "ewc_lambda": 10.0},
         "paper": {**PANDA.profiles["paper"], "epochs": 50, "fisher_source": "file", "fisher_path": FISHER_FILE},
     }
 

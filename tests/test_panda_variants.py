@@ -40,12 +40,13 @@ def test_ewc_penalty_is_zero_at_the_pretrained_weights_and_matches_its_formula()
     trainable = {n: p for n, p in model.named_parameters() if n.startswith("layer4")}
     anchor = {n: p.detach().clone() for n, p in trainable.items()}
     fisher = {n: torch.rand_like(p) for n, p in trainable.items()}
-    assert float(ewc_penalty(trainable, anchor, fisher, 1e4)) == 0.0
+    assert float(ewc_penalty(trainable, anchor, fisher, 1e4).detach()) == 0.0
     with torch.no_grad():
         for p in trainable.values():
             p.add_(0.01 * torch.randn_like(p))
-    brute = sum(float((fisher[n].double() * (p.double() - anchor[n].double()) ** 2).sum()) for n, p in trainable.items())
-    assert float(ewc_penalty(trainable, anchor, fisher, 1e4)) == pytest.approx(1e4 * brute / 2, rel=1e-5)
+    brute = sum(float((fisher[n].double() * (p.detach().double() - anchor[n].double()) ** 2).sum())
+                for n, p in trainable.items())
+    assert float(ewc_penalty(trainable, anchor, fisher, 1e4).detach()) == pytest.approx(1e4 * brute / 2, rel=1e-5)
 
 
 def test_fisher_is_the_mean_of_squared_batch_gradients(train):
@@ -85,17 +86,26 @@ def test_a_fisher_file_is_loaded_checked_and_refused_when_foreign(tmp_path):
         load_fisher(garbage, shapes)
 
 
-def test_ewc_fit_with_the_authors_file_format_and_loss_falls(train, tmp_path):
+def test_ewc_fit_with_the_authors_file_format(train, tmp_path):
     """A Fisher file in the authors' format (dict of parameter name → tensor, every parameter)."""
     classifier = build_classifier("resnet18", "random", seed=0)
     path = tmp_path / "panda" / "fisher_diagonal.pth"
     path.parent.mkdir()
-    torch.save({name: torch.full_like(p, 0.5) for name, p in classifier.named_parameters()}, path)
+    torch.save({name: torch.full_like(p, 1e-4 * (i + 1)) for i, (name, p) in enumerate(classifier.named_parameters())},
+               path)
     params = {**EWC.profiles["smoke"], "fisher_source": "file", "fisher_path": "panda/fisher_diagonal.pth"}
     seed_everything(0)
     detector = EWC(**params).fit(train, RunContext(seed=0, data_root=tmp_path))
-    assert detector.loss_history_[-1] < detector.loss_history_[0]
+    saved = torch.load(path, weights_only=True)
     assert set(detector.fisher_) == {n for n, _ in classifier.named_parameters() if n.startswith(("layer3", "layer4"))}
+    assert all(torch.equal(detector.fisher_[name], saved[name]) for name in detector.fisher_)
+    assert np.isfinite(detector.score(train, RunContext())).all()
+
+
+def test_ewc_smoke_loss_falls(train):
+    seed_everything(0)
+    detector = EWC(**EWC.profiles["smoke"]).fit(train, RunContext(seed=0))
+    assert detector.loss_history_[-1] < detector.loss_history_[0]
 
 
 def test_ewc_holds_the_weights_nearer_the_pretrained_ones(train):
