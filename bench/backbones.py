@@ -180,6 +180,54 @@ def build_backbone(backbone: str, weights: str, *, seed: int = 0, **model_kwargs
     return model.eval()
 
 
+def build_classifier(backbone: str, weights: str, *, seed: int = 0):
+    """A torchvision classification network with its own head (`fc`), weights included
+    (CPU, eval mode): the pretrained classifier a Fisher information is taken of."""
+    if is_timm(backbone):
+        raise UserError(f"{backbone}: a pretrained classifier needs a torchvision backbone")
+    from torchvision.models import get_model
+
+    with seeded(seed):
+        try:
+            model = get_model(backbone, weights=None)
+        except ValueError:
+            raise UserError(f"unknown backbone {backbone!r}: use a torchvision model name") from None
+    if weights != RANDOM:
+        load_state_dict_into(model, weights_file(backbone, weights))
+    return model.eval()
+
+
 def load_backbone(backbone: str, weights: str, device: str, *, seed: int = 0):
     """`build_backbone` on `device`."""
     return build_backbone(backbone, weights, seed=seed).to(device)
+
+
+# Channels of the four stages of torchvision's ResNets (layer1 … layer4); each stage halves the
+# side, after a stem that quarters it (7×7 stride-2 convolution, 3×3 stride-2 max-pool).
+RESNET_STAGE_CHANNELS = {
+    "resnet18": (64, 128, 256, 512),
+    "resnet34": (64, 128, 256, 512),
+    **{name: (256, 512, 1024, 2048) for name in (
+        "resnet50", "resnet101", "resnet152", "wide_resnet50_2", "wide_resnet101_2")},
+}
+
+
+def resnet_feature_maps(backbone: str, layers, image_size: int) -> list[tuple[int, int]] | None:
+    """(channels, side) of each named stage's output (`layer1` … `layer4`) for a square
+    `image_size` input to a torchvision ResNet — without building it (no torch import);
+    None for another backbone. Every stride-2 step maps a side s to ⌈s/2⌉.
+
+    >>> resnet_feature_maps("wide_resnet50_2", ["layer2", "layer3"], 256)
+    [(512, 32), (1024, 16)]
+    """
+    channels = RESNET_STAGE_CHANNELS.get(backbone)
+    if channels is None:
+        return None
+    maps = []
+    for layer in layers:
+        stage = int(str(layer).removeprefix("layer"))
+        side = image_size
+        for _ in range(stage + 1):  # stem (two halvings) and one per stage after layer1
+            side = -(-side // 2)
+        maps.append((channels[stage - 1], side))
+    return maps

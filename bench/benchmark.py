@@ -75,7 +75,9 @@ class Benchmark(HasParams):
     steps where there is none. Embedded benchmarks leave `files` empty. `headline` names the
     metric the benchmark reports (`bench table`'s default): AUROC, or for worst-class
     protocols `auroc-worst`. `image_size` is the side of its images in px (None when they
-    vary), and `tags` select method profile variants (`paper+high-res`).
+    vary), and `tags` select method profile variants (`paper+high-res`). `max_train_images` is
+    the number of training images of its largest normal class (None: unknown), from which the
+    planner estimates what memory-hungry methods need before anything runs.
     """
 
     name: ClassVar[str] = ""  # set by @register_dataset
@@ -87,6 +89,7 @@ class Benchmark(HasParams):
     headline: ClassVar[str] = "auroc"
     image_size: ClassVar[int | None] = None
     tags: ClassVar[tuple[str, ...]] = ()
+    max_train_images: ClassVar[int | None] = None  # the largest normal class's training images
 
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         raise NotImplementedError

@@ -43,8 +43,24 @@ class Detector(HasParams):
 
     @classmethod
     def requirements(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
-        """Files these hyper-parameters need (pretrained weights, ...); checked at plan time."""
+        """Files these hyper-parameters need (pretrained weights, ...); checked at plan time.
+        The default: the `inputs`."""
+        return cls.inputs(params, ctx)
+
+    @classmethod
+    def inputs(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
+        """The files among the requirements that only the user can provide (no download
+        exists: a fake bank, an outlier image folder; `fetch` None). `bench data list` shows
+        them. Reads no file and imports nothing heavy."""
         return []
+
+    @classmethod
+    def check_resources(cls, params: Mapping[str, Any], max_train_images: int | None) -> str | None:
+        """What these hyper-parameters need on a dataset whose normal classes have at most
+        `max_train_images` training images (None: the dataset does not say), as a one-line
+        notice the planner prints (None: nothing worth saying); ValueError, naming the fix,
+        when they cannot fit. Called at plan time: estimate, build nothing."""
+        return None
 
 
 def validate_method_class(name: str, cls: type) -> None:

@@ -8,6 +8,7 @@ centre crop 224).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -27,6 +28,7 @@ PAPER_BACKBONE = {"backbone": "resnet152", "weights": "IMAGENET1K_V1", "image_si
 SMOKE_FEATURES = {**SMOKE_BACKBONE, "batch_size": 256}
 PAPER_FEATURES = {**PAPER_BACKBONE, "batch_size": 64}
 RESNET_TAGS = Tags(gpu_profiles=("paper",), min_image_size=32)  # five stride-2 stages down to 1×1
+FINE_TUNED_RESNET_TAGS = replace(RESNET_TAGS, untrained_params={"epochs": 0})
 
 
 class BackboneDetector(Detector):
@@ -41,7 +43,7 @@ class BackboneDetector(Detector):
 
     @classmethod
     def requirements(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
-        return weights_requirement(params["backbone"], params["weights"])
+        return weights_requirement(params["backbone"], params["weights"]) + cls.inputs(params, ctx)
 
     def feature_spec(self) -> FeatureSpec:
         return FeatureSpec(self.backbone, self.weights, self.image_size, self.resize)
@@ -77,6 +79,7 @@ class TrainedFeatureKNN(BackboneDetector):
 
     batch_size: int
     k: int
+    tags = FINE_TUNED_RESNET_TAGS
 
     def embed(self, images):
         return self.network_(images)

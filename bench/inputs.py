@@ -64,5 +64,6 @@ def missing_data(name: str, benchmark, missing: list[Path], root: Path) -> Lacki
 def missing_file(requirement, users: list[str]) -> Lacking:
     """A file methods need (weights, a fake bank), with how to get it."""
     elsewhere = f", or pass --set {users[0]}.{requirement.param}=PATH" if requirement.param else ""
-    return Lacking(f"{requirement.what} for {', '.join(users)} not found at {requirement.path}", None,
-                   f"{requirement.how_to_get}{elsewhere}")
+    found = (f"at {requirement.path} is not usable (expected {requirement.layout or 'another file'})"
+             if requirement.path.exists() else f"not found at {requirement.path}")
+    return Lacking(f"{requirement.what} for {', '.join(users)} {found}", None, f"{requirement.how_to_get}{elsewhere}")

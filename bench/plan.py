@@ -3,11 +3,11 @@
 `make_plan` is a pure function of its arguments and of what files exist: it expands names,
 globs and groups, resolves each method's profile for each dataset (profile variants keyed on
 the dataset's tags) and the `--set` overrides, reads the methods' tags, and fails with one
-UserError when a name is unknown, a profile or parameter does not exist or cannot work, or a
-class is out of range — and with one `MissingInputs` listing everything the sweep lacks
-(data, weights, files only the user has, present data that cannot be used). Datasets
-reached through a group (not named) whose data is missing are skipped with a notice instead,
-unless `strict`.
+UserError when a name is unknown, a profile or parameter does not exist or cannot work, a
+class is out of range, or a method's parameters cannot fit (`check_resources`, whose estimates
+become notices) — and with one `MissingInputs` listing everything the sweep lacks (data,
+weights, files only the user has, present data that cannot be used). Datasets reached through
+a group (not named) whose data is missing are skipped with a notice instead, unless `strict`.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ class Plan:
     skipped: dict[str, list[Path]] = field(default_factory=dict)
     # method reached through a group → the input only its user can provide (a fake bank)
     skipped_methods: dict[str, str] = field(default_factory=dict)
+    # one line each: what a method's parameters need on a dataset (memory estimates)
+    notices: list[str] = field(default_factory=list)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -251,6 +253,22 @@ def check_image_sizes(selection: Selection) -> None:
             )
 
 
+def resource_notices(selection: Selection) -> list[str]:
+    """Each method's `check_resources` for each dataset (its largest class's training
+    images): notices to print, or a UserError for parameters that cannot fit."""
+    notices = []
+    for method, dataset in itertools.product(selection.methods, selection.dataset_params):
+        cls = registry.methods.get(method).factory
+        try:
+            note = cls.check_resources(selection.method_params(method, dataset),
+                                       selection.benchmark(dataset).max_train_images)
+        except ValueError as error:
+            raise UserError(f"method {method} on {dataset}: {error}") from None
+        if note:
+            notices.append(f"notice: {method} on {dataset}: {note}")
+    return notices
+
+
 def gpu_profile_notice(cells: Iterable[Cell]) -> str | None:
     """A one-line warning when cells use profiles their methods tag as sized for a GPU (the
     caller decides that the cells will run on a CPU)."""
@@ -275,6 +293,7 @@ def make_plan(
     selection = select(methods, datasets, profile=profile, overrides=overrides)
     seed_list = parse_seeds(seeds)
     check_image_sizes(selection)
+    notices = resource_notices(selection)
     skipped, skipped_methods, lacking = selection.lacking(data_root, classes, strict)
     if lacking:
         raise MissingInputs(lacking)
@@ -301,7 +320,7 @@ def make_plan(
                     class_name=class_names[normal_class],
                 )
             )
-    return Plan(cells=cells, skipped=skipped, skipped_methods=skipped_methods)
+    return Plan(cells=cells, skipped=skipped, skipped_methods=skipped_methods, notices=notices)
 
 
 def user_inputs_of_unnamed(missing: dict[Path, tuple[Requirement, list[str]]], named: set[str]) -> dict[str, str]:

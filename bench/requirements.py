@@ -16,6 +16,8 @@ class Requirement:
     downloads it (for `bench prepare`; None when only the user can provide it). `check`,
     when given, is run on a present file at plan time and raises (UserError or ValueError,
     one line) when the file cannot be used — read from headers, never from the whole file.
+    `layout` describes what must be there when more than existing is checked, `usable(path)`
+    (a folder of images, say): a path that exists but is not usable counts as missing.
     """
 
     what: str
@@ -24,10 +26,12 @@ class Requirement:
     param: str | None = None
     fetch: Callable[[], object] | None = None
     check: Callable[[Path], object] | None = None
+    layout: str = ""
+    usable: Callable[[Path], bool] | None = None
 
     @property
     def present(self) -> bool:
-        return self.path.exists()
+        return self.path.exists() and (self.usable is None or self.usable(self.path))
 
     def problem(self) -> str | None:
         """Why the present file cannot be used (None: it can, or there is no check)."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from bench.metrics import METRICS
+from bench.metrics import LEGACY_METRIC_NAMES, METRICS, SCALAR_METRICS
 from bench.records import OK
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ def long_frame(records: Iterable[dict]) -> pd.DataFrame:
         cell, metrics = record["cell"], record["metrics"]
         identity = {name: cell[name] for name in IDENTITY}
         per_class = metrics.get("auroc_per_class", {})
-        scalars = {name: metrics[name] for name in ("auroc", "aupr", "fpr95")}
+        named = {LEGACY_METRIC_NAMES.get(name, name): value for name, value in metrics.items()}
+        scalars = {name: named[name] for name in SCALAR_METRICS if name in named}  # older records lack some
         if per_class:
             scalars["auroc_worst"] = min(per_class.values())
             scalars["auroc_classmean"] = float(np.mean(list(per_class.values())))

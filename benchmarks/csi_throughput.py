@@ -27,10 +27,12 @@ def bare_epoch_seconds(pixels: np.ndarray, params: dict) -> float:
     from timm.optim import Lars
 
     from bench.losses import nt_xent
-    from bench.methods.csi import CSI, cifar_resnet18, simclr_augment
+    from bench.methods.csi import CSI
+    from bench.methods.csi_augment import simclr_augment
+    from bench.methods.csi_network import csi_network
 
     detector = CSI(**params)
-    network = cifar_resnet18(params["width"]).cuda().train()
+    network = csi_network("resnet18", params["width"]).cuda().train()
     augment = simclr_augment(params["image_size"], (0.08, 1.0)).cuda()
     optimizer = Lars(network.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-6, trust_coeff=0.001, eps=1e-8)
     images = torch.as_tensor(pixels).permute(0, 3, 1, 2).float().div(255).cuda()

@@ -88,6 +88,7 @@ class CIFAR10(CIFAR):
 
     classes = CIFAR10_CLASSES
     folder = "cifar-10-batches-py"
+    max_train_images = 5000
     files = (
         DataFile("data_batch_1", md5="c99cafc152244af753f735de768cd75f"),
         DataFile("data_batch_2", md5="d4bba439e000b95fd0a9bffe97cbabec"),
@@ -111,6 +112,7 @@ class CIFAR100(CIFAR):
 
     classes = CIFAR100_SUPERCLASSES
     folder = "cifar-100-python"
+    max_train_images = 2500
     files = (
         DataFile("train", md5="16019d7e3df5f24257cddd939b257f8d"),
         DataFile("test", md5="f0ef6b0ae62326f3e7ffdfab6717acfc"),
@@ -141,6 +143,7 @@ class CIFAR10VsCIFAR100(Benchmark):
     # `--metric auroc` the pooled AUROC against all 10,000 CIFAR-100 test images.
     classes = CIFAR10_CLASSES
     image_size = 32
+    max_train_images = 5000
     fetch_hint = "it needs both cifar10 and cifar100: `bench data fetch cifar10 cifar100`"
 
     @property

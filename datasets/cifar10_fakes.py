@@ -36,6 +36,7 @@ class CIFAR10VsFakes(Benchmark):
 
     classes = CIFAR10_CLASSES
     image_size = 32
+    max_train_images = 5000
     bank_file: str
 
     def data_files(self) -> list:

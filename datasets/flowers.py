@@ -46,6 +46,11 @@ class Flowers102(Benchmark):
     def __init__(self, *, train_splits: tuple = ("train", "val")):
         self.train_splits = train_splits
 
+    @property
+    def max_train_images(self) -> int | None:
+        """10 images per class in each of the train and val splits; the test split varies."""
+        return None if "test" in self.train_splits else 10 * len(self.train_splits)
+
     def _split_files(self, root: Path, split: str) -> tuple[list, np.ndarray]:
         from torchvision.datasets import Flowers102 as TorchvisionFlowers
 

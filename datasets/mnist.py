@@ -117,6 +117,7 @@ class MNIST(IdxDataset):
 
     classes = tuple(str(d) for d in range(10))
     folder = "MNIST/raw"
+    max_train_images = 6742  # digit 1
     files = MNIST_FILES
     archives = idx_archives(("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
                             MNIST_FILES, "MNIST/raw")  # torchvision's mirrors, in its order
@@ -133,6 +134,7 @@ class FashionMNIST(IdxDataset):
 
     classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
     folder = "FashionMNIST/raw"
+    max_train_images = 6000
     files = FMNIST_FILES
     archives = idx_archives(("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
                              "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),

@@ -30,6 +30,7 @@ class SVHN(Benchmark):
     classes = tuple(str(d) for d in range(10))
     folder = "svhn"
     image_size = 32
+    max_train_images = 13861  # digit 1
     files = FILES
     archives = tuple(
         Archive(f"http://ufldl.stanford.edu/housenumbers/{f.path}", md5=f.md5, destination="svhn") for f in FILES

@@ -46,6 +46,10 @@ class WBC(Benchmark):
         self.train_fraction = train_fraction
         self.split_seed = split_seed
 
+    @property
+    def max_train_images(self) -> int:
+        return int(round(self.train_fraction * 176))  # the 176 neutrophils
+
     def _labelled_images(self, folder: Path) -> tuple[list[Path], np.ndarray]:
         paths, labels = [], []
         with open(folder / LABELS, newline="") as handle:

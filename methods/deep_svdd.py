@@ -4,11 +4,18 @@ Recipe (lukasruff/Deep-SVDD-PyTorch, CIFAR-10 LeNet): a bias-free CNN trained fr
 — three 5×5 convolutions (32, 64, 128 channels), each followed by BatchNorm (eps 1e-4, no
 affine), leaky ReLU and 2×2 max-pooling, then a linear map to 128-d. Inputs: global contrast
 normalisation (L1), then min-max scaling to [0, 1]. First a convolutional autoencoder with
-this encoder is trained on the normal images (MSE, Adam lr 1e-4, weight decay 5e-7, 350
-epochs, lr × 0.1 at epoch 250, batch 200); its encoder initialises the network. The centre c
+this encoder, its convolutions and transposed convolutions Xavier-uniform initialised with the
+leaky-ReLU gain (`src/networks/cifar10_LeNet.py`), is trained on the normal images (MSE, Adam
+lr 1e-4, weight decay 5e-7, 350 epochs, lr × 0.1 at epoch 250, batch 200); its encoder
+initialises the network. The centre c
 is the mean output of one forward pass in eval mode, entries with |c_j| < 0.1 pushed to ±0.1.
 Then the network minimises mean‖φ(x) − c‖² (Adam lr 1e-4, weight decay 5e-7, 150 epochs,
 lr × 0.1 at epoch 50, batch 200). Score: ‖φ(x) − c‖².
+
+Resolution: 32 × 32 on every dataset (`image_size`), the reference's CIFAR-10 network; larger
+images (MVTec, CUB, ...) are resized to 32 px, smaller ones (MNIST's 28, digits' 8) enlarged.
+The reference has no high-resolution network; `--set deep-svdd.image_size=64` (a multiple of 8)
+widens the linear layer accordingly, a choice of nearbench's, not the paper's.
 
 One deviation, for datasets beyond CIFAR-10: the min-max constants, which the reference
 hard-codes per CIFAR-10 class, are the min and max of the normalised training images.
@@ -68,6 +75,13 @@ def build_networks(image_size: int, rep_dim: int):
             self.act = nn.LeakyReLU()
             self.channels = channels
 
+            # the reference's init: Xavier-uniform with the leaky-ReLU gain on every
+            # convolution and transposed convolution (not the linear code layer)
+            gain = nn.init.calculate_gain("leaky_relu")
+            for layer in (self.encoder.conv1, self.encoder.conv2, self.encoder.conv3,
+                          self.deconv1, self.deconv2, self.deconv3, self.deconv4):
+                nn.init.xavier_uniform_(layer.weight, gain=gain)
+
         def forward(self, x):
             code = self.bn_code(self.encoder(x))
             y = self.act(code.view(len(x), self.channels, grid, grid))
@@ -88,7 +102,7 @@ def contrast_normalize(batch):
 class DeepSVDD(Detector):
     """Deep SVDD: a from-scratch CNN mapping normal images close to a centre, AE-pretrained."""
 
-    tags = Tags(gpu_profiles=("paper",), min_image_size=8)
+    tags = Tags(gpu_profiles=("paper",), min_image_size=8, untrained_params={"epochs": 0, "ae_epochs": 0})
 
     profiles = {
         "smoke": {"image_size": 16, "ae_epochs": 12, "ae_milestone": 9, "epochs": 12, "milestone": 9,

@@ -97,7 +97,7 @@ class FakeTrainedViT(TrainedFeatureKNN):
     """FITYMI's fine-tuning and scoring, whatever the fakes: subclasses say where the fakes
     of the normal class come from (`training_fakes`)."""
 
-    tags = Tags(gpu_profiles=("paper",), min_image_size=16)
+    tags = Tags(gpu_profiles=("paper",), min_image_size=16, untrained_params={"epochs": 0})
 
     def __init__(
         self,
@@ -279,9 +279,9 @@ class FITYMIBank(FakeTrainedViT):
         self.bank_classes = bank_classes
 
     @classmethod
-    def requirements(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
+    def inputs(cls, params: Mapping[str, Any], ctx: RunContext) -> list[Requirement]:
         path = bank_file(params["bank_path"], ctx.data_root)
-        return weights_requirement(params["backbone"], params["weights"]) + [Requirement(
+        return [Requirement(
             what="a class-ordered fake bank (uint8 N×H×W×3 .npy)",
             path=path or Path("<bank_path not set>"),
             how_to_get="point bank_path at FITYMI's released training fakes or a bank `bench fakes` wrote",

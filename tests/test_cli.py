@@ -22,7 +22,7 @@ def test_run_then_table(results):
     assert len(records) == 8
     record = records[0]
     assert record["status"] == "ok"
-    assert set(record["metrics"]) == {"auroc", "aupr", "fpr95", "auroc_per_class"}
+    assert set(record["metrics"]) == {"auroc", "aupr", "fpr95_anomaly_positive", "fpr95_normal_positive", "auroc_per_class"}
     assert len(record["metrics"]["auroc_per_class"]) == 9
     assert set(record["timings"]) == {"data_s", "fit_s", "score_s", "total_s"}
     assert record["sizes"]["train"] > 0 and record["sizes"]["test"] > record["sizes"]["train"]
@@ -129,7 +129,7 @@ def test_local_executor_matches_inline(tmp_path):
 
 def test_table_filters_metric_and_formats(results):
     run_cli("run", *FAST, "--results", str(results))
-    status, out, _ = run_cli("table", "--results", str(results), "--methods", "pyod-*", "--metric", "fpr95", "--format", "csv")
+    status, out, _ = run_cli("table", "--results", str(results), "--methods", "pyod-*", "--metric", "fpr95-normal-positive", "--format", "csv")
     assert status == 0 and "pyod-knn" in out and "dn2" not in out
     status, out, _ = run_cli("table", "--results", str(results), "--per-class", "--format", "latex")
     assert status == 0 and "digits:0" in out and "digits:1" in out

@@ -35,3 +35,25 @@ def test_inconsistent_tables_are_one_clear_error(root):
 def test_test_classes_limits_the_test_split(root):
     split = CUB(test_classes=2).split(0, RunContext(data_root=root))
     assert split.sizes["test"] == 2 and set(split.anomaly_class[split.is_anomaly]) == {"bird-002"}
+
+
+def test_normal_species_makes_the_first_species_one_normal_class(root):
+    # PANDA#1's reading with N = 2: species 1 and 2 train together; species 3 is the anomaly
+    split = CUB(normal_species=2).split(0, RunContext(data_root=root))
+    assert split.sizes == {"train": 3, "test": 3, "test_normal": 2, "test_anomalous": 1}
+    assert list(split.anomaly_class[split.is_anomaly]) == ["bird-003"]
+    assert split.class_name == "species 1-2"
+    assert CUB(normal_species=2).class_names(root) == ("species 1-2",)
+    assert CUB(normal_species=2).max_train_images == 60
+    with pytest.raises(UserError, match="one normal class, 0"):
+        CUB(normal_species=2).split(1, RunContext(data_root=root))
+
+
+def test_normal_species_is_checked_and_plans_one_class(root):
+    from bench.plan import make_plan
+
+    plan = make_plan("dn2", "cub200", data_root=root, overrides=["cub200.normal_species=2"])
+    assert [(c.normal_class, c.class_name) for c in plan.cells] == [(0, "species 1-2")]
+    for bad in ("0", "200", "1.5"):
+        with pytest.raises(UserError, match="normal_species must be an integer from 1 to 199"):
+            make_plan("dn2", "cub200", data_root=root, overrides=[f"cub200.normal_species={bad}"])

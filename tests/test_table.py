@@ -16,7 +16,7 @@ def make_record(method, dataset, normal_class, seed, auroc, profile="smoke", par
         "metrics": {
             "auroc": auroc,
             "aupr": auroc / 2,
-            "fpr95": 1 - auroc,
+            "fpr95_anomaly_positive": 1 - auroc,
             "auroc_per_class": per_class or {"x": auroc},
         },
     }
@@ -59,7 +59,7 @@ def test_mean_and_rank_columns(records):
 
 
 def test_lower_is_better_for_fpr95(records):
-    table = leaderboard(long_frame(records), "fpr95")
+    table = leaderboard(long_frame(records), "fpr95-anomaly-positive")
     assert table.loc["good", ("d1", "mean")] == pytest.approx(0.1)
     assert list(table.index)[0] == "good"
 

@@ -96,3 +96,23 @@ def test_anomalib_extractor_takes_torchvision_weights(tmp_path, train):
     fresh = build_backbone("resnet18", "random", seed=0)
     with pytest.raises(UserError, match="missing.pth not found"):
         load_state_dict_into(fresh, tmp_path / "missing.pth")
+
+
+def test_deep_svdd_autoencoder_has_the_reference_xavier_init():
+    from bench.methods.deep_svdd import build_networks
+
+    torch.manual_seed(0)
+    _, Autoencoder = build_networks(32, 128)
+    autoencoder = Autoencoder()
+    gain = torch.nn.init.calculate_gain("leaky_relu")
+    layers = {"conv1": autoencoder.encoder.conv1, "conv3": autoencoder.encoder.conv3,
+              "deconv1": autoencoder.deconv1, "deconv4": autoencoder.deconv4}
+    for name, layer in layers.items():
+        weight = layer.weight.detach()
+        # torch's fan convention: dim 1 × receptive field in, dim 0 × receptive field out
+        receptive = weight[0, 0].numel()
+        fan_in, fan_out = weight.shape[1] * receptive, weight.shape[0] * receptive
+        bound = gain * (6.0 / (fan_in + fan_out)) ** 0.5
+        assert float(weight.abs().max()) <= bound, name
+        # a uniform on [-bound, bound] has std bound/√3; PyTorch's default init is far narrower
+        assert float(weight.std()) == pytest.approx(bound / 3**0.5, rel=0.05), name

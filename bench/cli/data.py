@@ -74,6 +74,29 @@ def data_rows(root) -> list[list[str]]:
     return rows
 
 
+def input_rows(root) -> list[tuple[str, object]]:
+    """(method, requirement) for every file or folder a registered method's `paper` profile
+    needs that only the user can provide (an outlier set, a Fisher file, a fake bank)."""
+    from bench.context import RunContext
+    from bench.params import profile_values, resolve_params
+
+    ctx = RunContext(profile="paper", data_root=root)
+    rows, seen = [], set()
+    for entry in registry.methods.entries():
+        params = resolve_params(entry.factory, profile_values(entry.factory, "paper"))
+        for requirement in entry.factory.inputs(params, ctx):
+            if requirement.path not in seen:
+                seen.add(requirement.path)
+                rows.append((entry.name, requirement))
+    return rows
+
+
+def _input_state(requirement) -> str:
+    if requirement.present:
+        return "present"
+    return "unusable" if requirement.path.exists() else "missing"
+
+
 def verification(names: list[str], root) -> list[tuple[str, str, str]]:
     """(dataset, status, path or what is wrong) for the named datasets (default: every
     dataset with some data): each declared file once, even when several datasets share it
@@ -119,9 +142,18 @@ def data_root(args, *, writable: bool = False):
 def list_command(args) -> int:
     from tabulate import tabulate
 
-    rows = data_rows(data_root(args))
+    root = data_root(args)
+    rows = data_rows(root)
     print(tabulate(rows, headers=["dataset", "groups", "data", "path", "size"], tablefmt="simple"))
     print("`bench data verify` checks checksums; `bench data fetch NAME` gets a dataset.")
+    inputs = input_rows(root)
+    if inputs:
+        print("\nInputs of methods that only you can provide (no download exists; `paper` profile paths):")
+        print(tabulate([[name, r.what, _input_state(r), str(r.path)] for name, r in inputs],
+                       headers=["method", "input", "state", "path"], tablefmt="simple"))
+        for name, requirement in inputs:
+            layout = f" Layout: {requirement.layout}." if requirement.layout else ""
+            print(f"- {name}: {requirement.how_to_get}.{layout}")
     return 0
 
 

@@ -126,7 +126,7 @@ def plan_run(args) -> PlannedRun:
         overrides=args.overrides, data_root=data_root, strict=args.strict,
     )
     check_places(args, data_root)
-    notices = []
+    notices = list(plan.notices)
     if plan.skipped:
         listing = "; ".join(f"{dataset} (`bench data fetch {dataset}`)" for dataset in plan.skipped)
         notices.append(f"notice: skipping datasets whose data is missing: {listing}")

@@ -22,7 +22,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--metric", default="headline", choices=list(METRICS),
                         help="headline (default: each dataset's own metric, AUROC or for worst-class protocols "
                         "such as digits-worst and cifar10-vs-cifar100 the worst-class AUROC), auroc, aupr, "
-                        "fpr95 (lower is better), auroc-worst (min over anomaly classes), auroc-classmean "
+                        "fpr95-anomaly-positive (FPR at 95%% TPR, anomalies positive: normal images flagged "
+                        "when 95%% of anomalies are caught), fpr95-normal-positive (the OOD papers' convention, "
+                        "normal positive: anomalies accepted when 95%% of normal images are; both lower is "
+                        "better), auroc-worst (min over anomaly classes), auroc-classmean "
                         "(mean over anomaly classes)")
     parser.add_argument("--format", default="markdown", choices=FORMATS, help="output format (csv: tidy numbers)")
     parser.add_argument("--per-class", action="store_true", help="one column per (dataset, normal class)")

@@ -99,6 +99,10 @@ class MethodCase:
         key = (self.cls, params_key(self.params), seed, self.data, self.ctx)
         return FITS.get(key, lambda: self.fit_afresh(seed))
 
+    def untrained(self) -> "MethodCase":
+        """This case with the method's training skipped (`tags.untrained_params` on top)."""
+        return replace(self, params={**self.params, **(self.tags.untrained_params or {})})
+
 
 def check_fit_returns_self(case: MethodCase) -> None:
     """`fit(train, ctx)` returns the detector itself."""
@@ -166,6 +170,46 @@ def check_fit_idempotent(case: MethodCase) -> None:
     )
 
 
+MIN_TRAINING_CHANGE = 0.05  # see check_training_changes_scores
+
+
+def training_change(trained: np.ndarray, untrained: np.ndarray) -> float:
+    """How much training moved the scores, whatever their scale: the root-mean-square
+    difference of the two score vectors, each standardised (mean 0, std 1). It is
+    √(2(1 − r)) for their Pearson correlation r: 0 for scores that training only shifted or
+    scaled (the same ranking, the same AUROC), about 1.4 for unrelated scores."""
+    def standardised(scores):
+        scores = np.asarray(scores, dtype=float)
+        spread = scores.std()
+        return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+
+    return float(np.sqrt(np.mean((standardised(trained) - standardised(untrained)) ** 2)))
+
+
+def check_training_changes_scores(case: MethodCase) -> None:
+    """A method that trains changes its scores by training, measurably: fitted as configured
+    and fitted with its training skipped (`tags.untrained_params`, same seed), its scores of
+    the test images differ by at least `MIN_TRAINING_CHANGE` in `training_change` (Pearson
+    correlation below 0.99875). A smoke profile whose training leaves the scores of the
+    initial network is two methods that are one. Skipped for methods with nothing to train;
+    a method with an `epochs` parameter must declare its `untrained_params`."""
+    if case.tags.untrained_params is None:
+        if "epochs" in case.params:
+            raise AssertionError(
+                f"{case.name} has an epochs parameter but no tags.untrained_params: declare the values that skip "
+                "its training (Tags(untrained_params={'epochs': 0})) so that this check can compare"
+            )
+        raise unittest.SkipTest(f"{case.name} trains nothing (no tags.untrained_params)")
+    trained = np.asarray(case.fitted().scores, dtype=float)
+    untrained = np.asarray(case.untrained().fitted().scores, dtype=float)
+    change = training_change(trained, untrained)
+    assert change >= MIN_TRAINING_CHANGE, (
+        f"{case.name}: training moved the scores by {change:.4f} (standardised RMS difference from the untrained "
+        f"network's, {case.tags.untrained_params}); at least {MIN_TRAINING_CHANGE} is needed — its training barely "
+        "moves the weights (a smoke profile needs a larger learning rate or more steps)"
+    )
+
+
 METHOD_CHECKS = (
     check_init_stores_parameters_only,
     check_init_defaults_are_paper_profile,
@@ -175,6 +219,7 @@ METHOD_CHECKS = (
     check_score_shape_and_finite,
     check_obvious_anomaly_scores_higher,
     check_fit_idempotent,
+    check_training_changes_scores,
 )
 
 
