@@ -47,8 +47,11 @@ class CIFAR10VsFakes(Benchmark):
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         root = Path(ctx.data_root)
         self.check(root)
-        bank = load_fake_bank(root / self.bank_file, len(self.classes))
-        fakes = class_slice(bank, normal_class, len(self.classes))
+        bank = load_fake_bank(root / self.bank_file)
+        if len(bank) % len(self.classes):
+            raise UserError(f"{root / self.bank_file}: expected N a multiple of {len(self.classes)} (class order), "
+                            f"got {len(bank)}")
+        fakes = class_slice(bank, normal_class, len(bank) // len(self.classes), root / self.bank_file)
         train_images, train_labels, _ = load_cifar(CIFAR10(), root, train=True)
         test_images, test_labels, _ = load_cifar(CIFAR10(), root, train=False)
         real = test_images[test_labels == normal_class]

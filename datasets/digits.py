@@ -61,6 +61,9 @@ class Digits(Benchmark):
         self.test_fraction = test_fraction
         self.split_seed = split_seed
 
+    def train_size(self, normal_class: int, ctx: RunContext) -> int:
+        return len(held_out_indices(digit_images()[1], self.test_fraction, self.split_seed)[normal_class][0])
+
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")

@@ -38,6 +38,7 @@ class DigitsVsFakes(Digits):
 
     classes = DIGIT_NAMES
     generator: ClassVar[str]
+    tests_on_fakes: ClassVar[bool] = True  # `bench prepare` fetches the FID weights for its banks
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class DigitsVsFakes(Digits):
             n=len(held_out),
             seed=self.generator_seed,
             stream="benchmark",
+            profile=self.generator_profile,
         )
         bank, _ = fake_bank(train, request, ctx)  # the run's device, caches and progress
         fakes = bank[..., 0]  # the generator learned grayscale: its three channels are equal

@@ -1,7 +1,9 @@
 """`bench prepare`: fetch what a planned sweep needs, on a machine with internet.
 
 Compute nodes of a cluster often have no internet; run this on the login node with the
-same --methods, --datasets, --profile and --set as the sweep.
+same --methods, --datasets, --profile and --set as the sweep. A sweep with fakes (methods
+that train on them, near-distribution sets that test on them) also gets the Inception
+weights of the FID/KID figures (`bench.generators.quality`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Needs:
     weights: dict = field(default_factory=dict)  # path → (requirement, methods)
     user_inputs: dict = field(default_factory=dict)  # method → what it lacks
     datasets: list = field(default_factory=list)  # benchmarks whose data is missing
+    fid_weights: bool = False  # the sweep has fakes and the FID Inception weights are missing
 
 
 def needs_of(args) -> Needs:
@@ -47,7 +50,20 @@ def needs_of(args) -> Needs:
     selection = select(args.methods, args.datasets, profile=args.profile, overrides=args.overrides)
     weights = selection.missing_weights(data_root)
     user_inputs = user_inputs_of_unnamed(weights, selection.named_methods)
-    return Needs(weights, user_inputs, [selection.benchmark(name) for name in selection.missing_data(data_root)])
+    return Needs(weights, user_inputs, [selection.benchmark(name) for name in selection.missing_data(data_root)],
+                 fid_weights=has_fakes(selection) and not fid_weights_present())
+
+
+def has_fakes(selection) -> bool:
+    """Whether a selected method trains on fakes or a selected dataset tests on them."""
+    return any(getattr(registry.methods.get(m).factory, "trains_on_fakes", False) for m in selection.methods) or any(
+        getattr(registry.datasets.get(d).factory, "tests_on_fakes", False) for d in selection.dataset_params)
+
+
+def fid_weights_present() -> bool:
+    from bench.generators.quality import inception_weights
+
+    return inception_weights().exists()
 
 
 def main(args) -> int:
@@ -64,6 +80,14 @@ def main(args) -> int:
     for path, (requirement, users) in needs.weights.items():
         print(f"fetching {requirement.what} for {', '.join(users)} → {path}", file=sys.stderr)
         requirement.fetch()
+    if needs.fid_weights:
+        from bench.generators.quality import fetch_inception_weights, inception_weights
+
+        print(f"fetching the FID Inception weights → {inception_weights()}", file=sys.stderr)
+        try:
+            fetch_inception_weights(progress=not args.quiet)
+        except UserError as error:  # optional: without them the banks' FID and KID are left out
+            print(f"notice: {error}; FID and KID will be left out of the fake-quality figures", file=sys.stderr)
     fetched, manual = [], []
     for benchmark in needs.datasets:
         print(f"fetching dataset {benchmark.name} → {benchmark.data_dir(data_root)}", file=sys.stderr)
