@@ -56,6 +56,8 @@ class Digits(Benchmark):
 
     classes = DIGIT_NAMES
     image_size = 8
+    # digits-fsde / -fsgan (bench.datasets.near_sets): embedded, so built by a CPU-sized generator
+    near_set_defaults = {"generator_profile": "smoke", "generator_steps": 600}
 
     def __init__(self, *, test_fraction: float = 0.5, split_seed: int = 0):
         self.test_fraction = test_fraction

@@ -10,26 +10,38 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench import paths, registry
+from bench.cli import run_slurm
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "prepare",
-        help="download the pretrained weights and data a sweep needs",
+        help="download the weights and data a sweep needs, and build its near sets' fake banks",
         description="Fetch every pretrained-weights file the selected methods' profile needs and every selected "
-        "dataset that is missing (printing the manual steps where no download exists). Run it where there is "
-        "internet, with the sweep's options.",
+        "dataset that is missing (printing the manual steps where no download exists), then build the fake banks "
+        "of the selected near-distribution sets (D-fsde, D-fsgan): one generator per class, as jobs of the "
+        "chosen executor — on SLURM, array tasks. Run the fetching where there is internet, with the sweep's "
+        "options; the building where the GPUs are.",
     )
     parser.add_argument("--methods", default=registry.ALL, metavar="SPEC", help="methods of the sweep (default: all)")
     parser.add_argument("--datasets", default="digits", metavar="SPEC", help="datasets of the sweep (default: digits)")
     parser.add_argument("--profile", default="smoke", help="profile of the sweep (default: smoke)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME.PARAM=VALUE",
                         help="the sweep's parameter overrides (repeatable)")
+    parser.add_argument("--classes", default="all", help="normal classes whose fake banks to build (default: all)")
     parser.add_argument("--data-root", help="dataset root (default: $BENCH_DATA or ~/.cache/nearbench/data)")
+    parser.add_argument("--device", default="auto", help="where banks are built: cpu, cuda, cuda:N or auto (default)")
+    parser.add_argument("--executor", default="auto", choices=("auto", "inline", "local", "slurm"),
+                        help="how the near sets' banks are built, one job per class: inline, local (a pool of "
+                        "--workers processes), slurm (job arrays; the SLURM options below), auto (default)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes of --executor local")
+    parser.add_argument("--no-build", action="store_true", help="fetch only; build no fake bank")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(func=main)
+    run_slurm.add_arguments(parser)
+    parser.set_defaults(func=main, rerun=False)
 
 
 @dataclass
@@ -96,4 +108,87 @@ def main(args) -> int:
         print(manual_steps(benchmark, data_root))
     print(f"{len(needs.weights)} weight file(s) and {len(fetched)} dataset(s) fetched; "
           f"{len(manual)} dataset(s) to fetch by hand")
-    return 1 if manual else 0
+    failed = False if args.no_build else build_banks(args, data_root)
+    return 1 if manual or failed else 0
+
+
+def bank_jobs(args, data_root) -> list:
+    """The split jobs that build the fake banks of the selected near sets (one per class), for
+    the datasets whose data is present."""
+    from bench.plan import parse_classes, select
+    from bench.splits import split_jobs
+
+    selection = select(args.methods, args.datasets, profile=args.profile, overrides=args.overrides)
+    jobs = []
+    for name, params in selection.dataset_params.items():
+        if not getattr(registry.datasets.get(name).factory, "tests_on_fakes", False) or params.get("bank_path"):
+            continue  # no generated fakes (a file's, or none at all)
+        benchmark = selection.benchmark(name)
+        names = benchmark.class_names(data_root)
+        classes = parse_classes(args.classes, name, names)
+        if not benchmark.missing_files(data_root, classes):
+            jobs += split_jobs(name, params, classes, args.profile, names)
+    return jobs
+
+
+def built(store, job) -> bool:
+    """A job is done when its record is successful and the bank it names still exists."""
+    from pathlib import Path
+
+    record = store.read(job.key)
+    path = ((record or {}).get("test_fakes") or {}).get("path")
+    return store.is_done(job) and path is not None and Path(path).exists()
+
+
+def build_banks(args, data_root) -> bool:
+    """Build the banks the sweep's near sets need, through an executor; True if any failed."""
+    from bench.devices import check_device_name, resolve_device
+    from bench.errors import UserError
+    from bench.executors import choose_executor, make_executor
+    from bench.executors.drive import run_sweep
+    from bench.settings import RunSettings
+    from bench.splits import SplitWorker, builds_root
+    from bench.store import Store
+
+    name = "slurm" if args.cluster and args.executor == "auto" else args.executor
+    slurm_only = run_slurm.given(args)
+    if slurm_only and name != "slurm":
+        raise UserError(f"{slurm_only[0]} applies to --executor slurm only: drop it, or add --executor slurm")
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    jobs = bank_jobs(args, data_root)
+    if not jobs:
+        return False
+    cache_dir = paths.cache_dir()
+    store = Store(builds_root(cache_dir))
+    pending = [job for job in jobs if not built(store, job)]
+    print(f"fake banks: {len(jobs)} needed, {len(jobs) - len(pending)} already built")
+    if not pending:
+        return False
+    device = check_device_name(args.device)
+    if name == "slurm":
+        request = run_slurm.request_from(args, plan_keys=[job.key for job in jobs], results_root=store.root.resolve(),
+                                         device=device)
+        settings = RunSettings(device=device, data_root=Path(data_root).resolve(), cache_dir=cache_dir.resolve())
+        executor = make_executor("slurm", slurm=request)
+    else:
+        device = resolve_device(device)
+        name = choose_executor(name, cells=len(pending), device=device, workers=args.workers)
+        settings = RunSettings(device=device, data_root=data_root, cache_dir=cache_dir,
+                               show_progress=not args.quiet and name == "inline")
+        executor = make_executor(name, workers=args.workers)
+    preparation = executor.prepare(pending)
+    for notice in preparation.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    if not preparation.cells:
+        print(preparation.description)
+        return False
+    print(f"building {preparation.description}", file=sys.stderr)
+    summary = run_sweep(preparation.cells, executor, store, settings, progress=not args.quiet,
+                        worker=SplitWorker(store.root, settings))
+    if summary.submitted:
+        print(f"{executor.name}: submitted {preparation.description}")
+        print("\n".join(summary.submitted))
+        return False
+    print(f"fake banks: {summary.line(store)}")
+    return bool(summary.failed)

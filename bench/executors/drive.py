@@ -42,15 +42,18 @@ def run_sweep(
     *,
     skipped: int = 0,
     progress: bool = True,
+    worker: CellWorker | None = None,
 ) -> Summary:
-    """Run `cells` (already prepared by `executor`) and return what happened. An executor that
-    does not wait returns right after submitting, with `submitted` filled in."""
+    """Run `cells` (already prepared by `executor`) with `worker` (default: a `CellWorker`
+    writing to `store`; `bench.splits.SplitWorker` builds splits ahead of their cells) and
+    return what happened. An executor that does not wait returns right after submitting, with
+    `submitted` filled in."""
     from tqdm.auto import tqdm
 
     summary = Summary(skipped=skipped)
     start = time.perf_counter()
     try:
-        handles = executor.submit(cells, CellWorker(store.root, settings))
+        handles = executor.submit(cells, worker or CellWorker(store.root, settings))
         if not executor.wait:
             summary.submitted = executor.submitted()
             return summary
