@@ -331,21 +331,20 @@ class FITYMIBank(FakeTrainedViT):
         )]
 
     @classmethod
-    def for_dataset(cls, params: Mapping[str, Any], profile: str, dataset: type) -> dict[str, Any]:
-        classes = params["bank_classes"]
-        if classes is not None and classes != len(dataset.classes):
-            raise ValueError(
-                f"bank_classes={classes} contradicts {dataset.name}'s {len(dataset.classes)} classes: point bank_path at "
-                f"a bank of {dataset.name} in class order and --set fitymi-bank.bank_classes={len(dataset.classes)} (or null)"
-            )
-        return dict(params)
-
-    @classmethod
     def check_inputs(cls, params: Mapping[str, Any], benchmark, classes: list[int], data_root) -> None:
-        """The bank is a uint8 N×H×W×3 file, not made for a benchmark's test set, and holds the
-        block [N·c, N·(c+1)) of every selected class c (N its number of training images)."""
+        """`bank_classes` agrees with the dataset; the bank is a uint8 N×H×W×3 file, not made
+        for a benchmark's test set, and holds the block [N·c, N·(c+1)) of every selected class c
+        (N its number of training images). Checked only for cells that will run, so a sweep
+        that skips fitymi-bank for want of a bank is not stopped by it."""
         from bench.context import RunContext
 
+        bank_classes = params["bank_classes"]
+        if bank_classes is not None and bank_classes != len(benchmark.classes):
+            raise ValueError(
+                f"bank_classes={bank_classes} contradicts {benchmark.name}'s {len(benchmark.classes)} classes: point "
+                f"bank_path at a bank of {benchmark.name} in class order and --set fitymi-bank.bank_classes="
+                f"{len(benchmark.classes)} (or null)"
+            )
         path = bank_file(params["bank_path"], data_root)
         if path is None or not path.exists():
             return  # the requirement reports it
