@@ -94,6 +94,12 @@ class Benchmark(HasParams):
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         raise NotImplementedError
 
+    def train_size(self, normal_class: int, ctx: RunContext) -> int | None:
+        """How many training images normal class `normal_class` has, when the adapter can tell
+        without building its split (None: unknown until the cell runs). The planner uses it
+        to check inputs sliced per class, such as `fitymi-bank`'s fake file."""
+        return None
+
     def class_names(self, root: Path) -> tuple[str, ...]:
         """The names of the normal classes. Datasets whose names ship with their data read
         them from it (under the data `root`) and fall back to `classes` when it is missing."""

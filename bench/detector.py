@@ -62,6 +62,12 @@ class Detector(HasParams):
         when they cannot fit. Called at plan time: estimate, build nothing."""
         return None
 
+    @classmethod
+    def check_inputs(cls, params: Mapping[str, Any], benchmark, classes: list[int], data_root) -> None:
+        """Check, at plan time and once the files of `requirements` exist, what those files hold
+        against the data of the selected normal `classes` of `benchmark` (a fake bank long
+        enough for each class); raise ValueError naming the fix. The default checks nothing."""
+
 
 def validate_method_class(name: str, cls: type) -> None:
     """Registration-time checks: a Detector with smoke and paper profiles of real parameters."""

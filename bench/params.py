@@ -89,6 +89,15 @@ class HasParams:
         """Raise ValueError for resolved values no run could use; the planner calls this
         before anything runs. The default accepts everything."""
 
+    @classmethod
+    def for_dataset(cls, params: Mapping[str, Any], profile: str, dataset: type) -> dict[str, Any]:
+        """The resolved values completed for the cells of `dataset` (a `Benchmark` class, with
+        its `image_size`, `tags` and `classes`): the planner calls this after `check_params`,
+        so values that follow the data (a fake generator's resolution) are in the cell, its
+        record and `bench run --dry-run`. Raise ValueError when the values contradict the
+        dataset. The default returns them unchanged."""
+        return dict(params)
+
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in parameter_defaults(type(self))}
 

@@ -136,12 +136,18 @@ class Selection:
 
     def method_params(self, method: str, dataset: str | None = None) -> dict:
         """`method`'s resolved parameters for the cells of `dataset` (None: no dataset tags)."""
-        tags = tuple(registry.datasets.get(dataset).factory.tags) if dataset else ()
-        key = (method, tags)
+        key = (method, dataset)
         if key not in self._resolved:
             cls = registry.methods.get(method).factory
             values = {o.param: o.value for o in self.overrides if o.applies_to(method)}
-            self._resolved[key] = resolve_profile("method", method, cls, self.profile, values, tags)
+            tags = tuple(registry.datasets.get(dataset).factory.tags) if dataset else ()
+            params = resolve_profile("method", method, cls, self.profile, values, tags)
+            if dataset is not None:
+                try:
+                    params = cls.for_dataset(params, self.profile, registry.datasets.get(dataset).factory)
+                except (ValueError, UserError) as error:
+                    raise UserError(f"method {method} on {dataset}: {error}") from None
+            self._resolved[key] = params
         return self._resolved[key]
 
     def missing_data(self, data_root: Path, classes: str = "all") -> dict[str, list[Path]]:
@@ -297,6 +303,8 @@ def make_plan(
     skipped, skipped_methods, lacking = selection.lacking(data_root, classes, strict)
     if lacking:
         raise MissingInputs(lacking)
+    check_inputs(selection, [m for m in selection.methods if m not in skipped_methods],
+                 [d for d in selection.dataset_params if d not in skipped], classes, data_root)
 
     cells = []
     methods_to_run = [name for name in selection.methods if name not in skipped_methods]
@@ -321,6 +329,19 @@ def make_plan(
                 )
             )
     return Plan(cells=cells, skipped=skipped, skipped_methods=skipped_methods, notices=notices)
+
+
+def check_inputs(selection: Selection, methods: list[str], datasets: list[str], classes: str, data_root: Path) -> None:
+    """Each method's `check_inputs` on each dataset's selected classes (what its input files
+    hold against the data); a ValueError becomes one UserError naming method and dataset."""
+    for method, dataset in itertools.product(methods, datasets):
+        benchmark = selection.benchmark(dataset)
+        chosen = parse_classes(classes, dataset, benchmark.class_names(data_root))
+        try:
+            registry.methods.get(method).factory.check_inputs(
+                selection.method_params(method, dataset), benchmark, chosen, data_root)
+        except (ValueError, UserError) as error:
+            raise UserError(f"method {method} on {dataset}: {error}") from None
 
 
 def user_inputs_of_unnamed(missing: dict[Path, tuple[Requirement, list[str]]], named: set[str]) -> dict[str, str]:

@@ -17,6 +17,11 @@ groups (`all`, `near`, ...), as comma lists; a leading `-` removes what a token 
 >>> "pyod-lof" in methods.select("pyod,-pyod-lof")
 False
 
+A family of plug-ins can be derived from every registered one: `datasets.derive("-fsde",
+make)` makes `cifar100-fsde` resolve for a registered `cifar100` (built by `make(entry)`, None
+where it does not apply). Derived names resolve by name and by glob; groups, `all` included,
+list only registered plug-ins, and a registered name wins over a derived one.
+
 A renamed plug-in keeps its old name as an alias that still works and warns:
 
 >>> import warnings
@@ -81,6 +86,8 @@ class Registry:
         self._validate = validate
         self._entries: dict[str, Entry] = {}
         self._aliases: dict[str, str] = {}  # old name → current name
+        self._derivations: dict[str, Callable[[Entry], type | None]] = {}  # suffix → class maker
+        self._derived: dict[str, Entry | None] = {}  # derived name → entry (None: does not apply)
         self._loaded = False
 
     # -- registration -------------------------------------------------------------------
@@ -112,9 +119,48 @@ class Registry:
                 description=description or first_line(cls.__doc__),
             )
             self._aliases.update({alias: name for alias in aliases})
+            self._derived = {}  # a derived name may now be registered, or derive from this one
             return cls
 
         return decorator
+
+    def derive(self, suffix: str, make: Callable[[Entry], type | None]) -> None:
+        """Let `NAME<suffix>` resolve for every registered NAME: `make(entry)` returns the
+        derived class (registered lazily under that name, its `name` set), or None where the
+        derivation does not apply to that plug-in."""
+        if suffix in self._derivations:
+            raise ValueError(f"{self.kind} suffix {suffix!r} is derived twice")
+        self._derivations[suffix] = make
+
+    def derived(self, name: str) -> Entry | None:
+        """The derived plug-in called `name`, or None when no derivation makes it."""
+        if name in self._derived:
+            return self._derived[name]
+        entry = None
+        for suffix, make in self._derivations.items():
+            base = name[: -len(suffix)]
+            if name.endswith(suffix) and base in self._entries:
+                cls = make(self._entries[base])
+                if cls is not None:
+                    self._validate(name, cls)
+                    cls.name = name
+                    entry = Entry(name=name, factory=cls, groups=(), description=first_line(cls.__doc__))
+                break
+        self._derived[name] = entry
+        return entry
+
+    def derived_names(self) -> list[str]:
+        """Every name a derivation makes from the registered plug-ins (registered ones excluded)."""
+        self.load()
+        names = [f"{entry.name}{suffix}" for suffix in self._derivations for entry in self.entries()]
+        return [name for name in names if name not in self._entries and self.derived(name) is not None]
+
+    def derivations(self) -> dict[str, list[str]]:
+        """Suffix → the registered plug-ins it applies to."""
+        self.load()
+        return {suffix: [e.name for e in self.entries() if f"{e.name}{suffix}" in self._entries
+                         or self.derived(f"{e.name}{suffix}") is not None]
+                for suffix in self._derivations}
 
     # -- loading ------------------------------------------------------------------------
     def load(self) -> None:
@@ -144,6 +190,7 @@ class Registry:
     def unregister(self, name: str) -> None:
         """Remove a registered plug-in and its aliases (tests, interactive sessions)."""
         self._entries.pop(name, None)
+        self._derived = {}
         self._aliases = {old: new for old, new in self._aliases.items() if new != name}
 
     def reload(self) -> None:
@@ -158,6 +205,7 @@ class Registry:
             for name, entry in self._entries.items()
             if entry.factory.__module__.startswith(builtin)
         }
+        self._derived = {}
         self._aliases = {old: new for old, new in self._aliases.items() if new in self._entries}
         self._loaded = False
         self.load()
@@ -172,7 +220,7 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         self.load()
-        return name in self._entries or name in self._aliases
+        return name in self._entries or name in self._aliases or self.derived(name) is not None
 
     def aliases(self) -> dict[str, str]:
         """Former names → current names."""
@@ -193,7 +241,10 @@ class Registry:
     def get(self, name: str) -> Entry:
         name = self.resolve(name)
         if name not in self._entries:
-            raise UserError(self._unknown(name))
+            derived = self.derived(name)
+            if derived is None:
+                raise UserError(self._unknown(name))
+            return derived
         return self._entries[name]
 
     def groups(self) -> dict[str, list[str]]:
@@ -230,14 +281,14 @@ class Registry:
         if token in groups:
             return groups[token]
         if any(char in token for char in "*?["):
-            names = [name for name in self.names() if fnmatch.fnmatchcase(name, token)]
+            names = [name for name in self.names() + self.derived_names() if fnmatch.fnmatchcase(name, token)]
             if not names:
                 raise UserError(f"no {self.kind} matches {token!r} (bench list {self.kind}s shows them)")
             return names
         return [self.get(token).name]
 
     def _unknown(self, name: str) -> str:
-        candidates = self.names() + [g for g in self.groups() if g != ALL]
+        candidates = self.names() + self.derived_names() + [g for g in self.groups() if g != ALL]
         close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
         if close:
             hint = f"did you mean {' or '.join(repr(c) for c in close)}?"

@@ -1,6 +1,10 @@
 """run_cell: one cell from data to record. Pure: it prints nothing and writes no file.
 
 benchmark.split(normal class) → detector.fit(train) → detector.score(test) → metrics → record.
+Where fakes take part, the record names them: `test_fakes` from the split's metadata (a
+near-distribution set's bank), `train_fakes` from the detector's `train_fakes_` (the bank a
+fake-trained method learned from): file, SHA-256, generator, config hash, stream, seed and,
+when measured, the bank's fake-quality figures.
 A cell that raises, or whose scores are not one finite number per test image, becomes a
 failed record carrying the error; the sweep goes on. A full or read-only disk is not the
 cell's failure: that error propagates, and the sweep stops.
@@ -46,11 +50,15 @@ def run_cell(cell: Cell, settings: RunSettings) -> dict:
         split = benchmark.split(cell.normal_class, ctx)
         detector = registry.methods.get(cell.method).factory(**cell.method_params)
         record["sizes"] = split.sizes
+        if "test_fakes" in split.metadata:
+            record["test_fakes"] = split.metadata["test_fakes"]
         timings["data_s"] = time.perf_counter() - start
 
         mark = time.perf_counter()
         detector.fit(split.train, ctx)
         timings["fit_s"] = time.perf_counter() - mark
+        if getattr(detector, "train_fakes_", None) is not None:
+            record["train_fakes"] = detector.train_fakes_
 
         mark = time.perf_counter()
         scores = check_scores(detector.score(split.test, ctx), len(split.test))

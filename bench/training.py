@@ -200,3 +200,35 @@ def run_epochs(
 
 def _batch_size(batch) -> int:
     return len(batch[0]) if isinstance(batch, (tuple, list)) else len(batch)
+
+
+def run_steps(
+    step: Callable[[], "object"],
+    steps: int,
+    ctx: RunContext,
+    *,
+    state: Mapping[str, object],
+    name: str,
+    desc: str,
+) -> list[float]:
+    """Call `step()` — one update, returning its loss as a tensor — `steps` times and return
+    the losses. The step-counted twin of `run_epochs` for trainers that draw their own batches
+    (the fake generators): with `ctx.checkpoint_dir`, everything in `state` (objects with
+    `state_dict`/`load_state_dict`) and the global random generators are saved at most every
+    `ctx.checkpoint_interval_s` and after the last step, and a second call resumes after the
+    last saved step, ending exactly where an uninterrupted run would on a CPU."""
+    import torch
+
+    checkpoint = Checkpoint(ctx.checkpoint_dir, name, state) if ctx.checkpoint_dir is not None else None
+    start, history = checkpoint.load() if checkpoint else (0, [])
+    losses = []
+    last_save = time.monotonic()
+    for index in ctx.progress(range(start, steps), total=steps - start, desc=desc):
+        losses.append(step().detach())  # kept on the device: no synchronisation per step
+        due = time.monotonic() - last_save >= ctx.checkpoint_interval_s or index + 1 == steps
+        if checkpoint and due:
+            history += torch.stack(losses).cpu().tolist()
+            losses = []
+            checkpoint.save(index + 1, history)
+            last_save = time.monotonic()
+    return history + (torch.stack(losses).cpu().tolist() if losses else [])

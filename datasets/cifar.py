@@ -81,6 +81,10 @@ class CIFAR(Benchmark):
             test_labels, normal_class, self.classes,
         )
 
+    def train_size(self, normal_class: int, ctx: RunContext) -> int:
+        self.check(ctx.data_root)
+        return int((self.labels(load_cifar(self, ctx.data_root, train=True)[1]) == normal_class).sum())
+
 
 @register_dataset("cifar10", groups=("standard",))
 class CIFAR10(CIFAR):

@@ -56,10 +56,15 @@ class Digits(Benchmark):
 
     classes = DIGIT_NAMES
     image_size = 8
+    # digits-fsde / -fsgan (bench.datasets.near_sets): embedded, so built by a CPU-sized generator
+    near_set_defaults = {"generator_profile": "smoke", "generator_steps": 600}
 
     def __init__(self, *, test_fraction: float = 0.5, split_seed: int = 0):
         self.test_fraction = test_fraction
         self.split_seed = split_seed
+
+    def train_size(self, normal_class: int, ctx: RunContext) -> int:
+        return len(held_out_indices(digit_images()[1], self.test_fraction, self.split_seed)[normal_class][0])
 
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         if not 0.0 < self.test_fraction < 1.0:

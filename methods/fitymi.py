@@ -8,7 +8,11 @@ released, see `bench.generators`):
 2. fine-tune a pretrained ViT-B/16 to tell normal (0) from fake (1): a new, randomly
    initialised 2-way head on the 768-d CLS feature after the final LayerNorm; blocks 0–5
    frozen, everything else trains (blocks 6–11, final norm, head, and the patch and position
-   embeddings and CLS token); dropout 0.1 (`model.train()` while training); SGD lr 4e-4,
+   embeddings and CLS token); dropout 0.1 where jeonsworld/ViT-pytorch (`models/modeling.py`,
+   `models/configs.py`) puts it — after the patch + position embeddings and after each of the
+   MLP's two layers, none in attention or after its output projection (timm's `pos_drop_rate`
+   and `proj_drop_rate`, with each block's `attn.proj_drop` set to 0; timm's `drop_rate` alone
+   would only drop before the head) — active while training (`model.train()`); SGD lr 4e-4,
    weight decay 5e-5, no momentum, schedule or clipping; 30 epochs of batch 16; Resize(256)
    → RandomCrop(224) → horizontal flip → ImageNet normalisation, for normal and fake images;
 3. score: Σ squared L2 distances to the 2 nearest CLS features of the normal training
@@ -23,9 +27,19 @@ fakes from a registered generator (`generator`, default the method's own; `gener
 default the cell's profile; `generator_params` overrides), cached as fake banks so methods and
 seeds that need the same bank share it — and `fitymi-bank`, fakes from a class-ordered file
 such as FITYMI's released `cifar10_training_gen_data.npy` (`bank_path`, relative to the data
-root or absolute; `bank_classes` slices of equal size). The `smoke` profile: a 4-block,
-64-wide random-init ViT on 16×16 images, 2 blocks frozen, 8×8 generators trained for 25–100
-steps, 6 epochs with momentum — seconds on a CPU.
+root or absolute), sliced as the reference slices it: class c is `bank[N·c : N·(c+1)]`, N the
+number of normal training images (5,000 per CIFAR-10 class, 2,500 per CIFAR-100 superclass).
+`bank_classes` says how many classes the file holds (10 for the released CIFAR-10 file; None:
+as many as the dataset): a dataset with another number of classes is refused at plan time,
+as is a file too short for a selected class or one `bench fakes` made for a benchmark's test
+set (stream `benchmark`). For datasets tagged `high-res` (MVTec, CUB, Flowers, Cars, WBC) the
+`paper` profile takes FITYMI's high-resolution recipe (lr 5e-3, 150 epochs), and the fake
+generators work at the data's resolution (at most their `max_image_size`, 128 px) instead of
+32 px — the generator parameters are resolved for the dataset at plan time and kept in the
+cell's record, with the bank the cell trained on (`train_fakes`: file, SHA-256, generator,
+config hash, stream, seed). The `smoke` profile: a 4-block, 64-wide random-init ViT on 16×16
+images, 2 blocks frozen, 8×8 generators trained for 25–100 steps, 6 epochs with momentum —
+seconds on a CPU.
 """
 
 from __future__ import annotations
@@ -39,7 +53,9 @@ import numpy as np
 from bench.backbones import RANDOM, build_backbone, weights_requirement
 from bench.context import RunContext
 from bench.detectors import TrainedFeatureKNN
-from bench.generators.bank import BankRequest, check_bank_file, class_slice, fake_bank, load_fake_bank
+from bench.digest import file_digest
+from bench.generators.bank import (BankRequest, bank_info, check_bank_file, class_slice, fake_bank, load_fake_bank,
+                                  provenance)
 from bench.images import ArrayImages, ConcatImages, ImageSet
 from bench.loading import image_loader
 from bench.registry import register_method
@@ -79,6 +95,17 @@ PAPER_VIT = {
 HIGH_RES = {"lr": 5e-3, "epochs": 150}  # FITYMI's README, for high-resolution sets (MVTec, Cars, ...)
 
 
+def reference_dropout_vit(backbone: str, weights: str, *, seed: int, rate: float, model_options=None):
+    """A timm ViT with dropout `rate` at jeonsworld/ViT-pytorch's sites: after the patch +
+    position embeddings and after each MLP layer; none in attention, after the attention
+    projection or before the head."""
+    vit = build_backbone(backbone, weights, seed=seed, drop_rate=0.0, pos_drop_rate=rate, proj_drop_rate=rate,
+                         attn_drop_rate=0.0, **(model_options or {}))
+    for block in vit.blocks:
+        block.attn.proj_drop.p = 0.0  # the reference's attention output uses attention_dropout_rate (0)
+    return vit
+
+
 def freeze_blocks(model, frozen_blocks: int) -> list:
     """Freeze transformer blocks 0 … frozen_blocks−1 (FITYMI's `freeze_model`); everything
     else trains, embeddings included. Returns the trainable parameters."""
@@ -98,6 +125,7 @@ class FakeTrainedViT(TrainedFeatureKNN):
     of the normal class come from (`training_fakes`)."""
 
     tags = Tags(gpu_profiles=("paper",), min_image_size=16, untrained_params={"epochs": 0})
+    trains_on_fakes: ClassVar[bool] = True  # `bench prepare` fetches the FID weights for its banks
 
     def __init__(
         self,
@@ -144,7 +172,8 @@ class FakeTrainedViT(TrainedFeatureKNN):
 
         fakes = self.training_fakes(train, ctx)
         with seeded(ctx.seed, ctx.device):
-            vit = build_backbone(self.backbone, self.weights, seed=ctx.seed, drop_rate=self.dropout, **(self.model_options or {}))
+            vit = reference_dropout_vit(self.backbone, self.weights, seed=ctx.seed, rate=self.dropout,
+                                        model_options=self.model_options)
             head = torch.nn.Linear(vit.num_features, 2)  # random, as FITYMI's (its zero init was removed)
         trainable = freeze_blocks(vit, self.frozen_blocks) + list(head.parameters())
         classifier = torch.nn.Sequential(vit, head).to(ctx.device).train()  # dropout on
@@ -218,12 +247,27 @@ class FITYMI(FakeTrainedViT):
         generator_params(params["generator"] or cls.default_generator, params["generator_profile"] or profile,
                          params["generator_params"])
 
+    @classmethod
+    def for_dataset(cls, params: Mapping[str, Any], profile: str, dataset: type) -> dict[str, Any]:
+        """`generator_params` becomes the generator's every resolved value, its resolution
+        following the dataset's `image_size`: the cell's record says what made its fakes."""
+        from bench.generators import generator_params
+        from bench.generators.base import follow_data
+
+        resolved = generator_params(params["generator"] or cls.default_generator,
+                                    params["generator_profile"] or profile, params["generator_params"])
+        return {**params, "generator_params": follow_data(resolved, dataset.image_size)}
+
     def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:
         from bench.generators import generator_params
 
         name = self.generator or self.default_generator
-        params = generator_params(name, self.generator_profile or ctx.profile, self.generator_params)
-        return fake_bank(train, BankRequest(name, params, self.n_fakes(train), ctx.seed), ctx)[0]
+        profile = self.generator_profile or ctx.profile
+        params = generator_params(name, profile, self.generator_params)
+        request = BankRequest(name, params, self.n_fakes(train), ctx.seed, stream="method", profile=profile)
+        bank, path = fake_bank(train, request, ctx)
+        self.train_fakes_ = provenance(path, request.following(train))
+        return bank
 
 
 @register_method("fitymi-dcgan", groups=("knn", "fine-tuned", "fakes"))
@@ -268,7 +312,7 @@ class FITYMIBank(FakeTrainedViT):
         fake_ratio: float = 1.0,
         k: int = 2,
         bank_path: str | None = "fitymi/cifar10_training_gen_data.npy",
-        bank_classes: int = 10,
+        bank_classes: int | None = 10,
     ):
         super().__init__(
             backbone=backbone, weights=weights, model_options=model_options, dropout=dropout, image_size=image_size,
@@ -289,14 +333,61 @@ class FITYMIBank(FakeTrainedViT):
             check=functools.partial(check_bank_file, classes=params["bank_classes"]),
         )]
 
+    @classmethod
+    def check_inputs(cls, params: Mapping[str, Any], benchmark, classes: list[int], data_root) -> None:
+        """`bank_classes` agrees with the dataset; the bank is a uint8 N×H×W×3 file, not made
+        for a benchmark's test set, and holds the block [N·c, N·(c+1)) of every selected class c
+        (N its number of training images). Checked only for cells that will run, so a sweep
+        that skips fitymi-bank for want of a bank is not stopped by it."""
+        from bench.context import RunContext
+
+        bank_classes = params["bank_classes"]
+        if bank_classes is not None and bank_classes != len(benchmark.classes):
+            raise ValueError(
+                f"bank_classes={bank_classes} contradicts {benchmark.name}'s {len(benchmark.classes)} classes: point "
+                f"bank_path at a bank of {benchmark.name} in class order and --set fitymi-bank.bank_classes="
+                f"{len(benchmark.classes)} (or null)"
+            )
+        path = bank_file(params["bank_path"], data_root)
+        if path is None or not path.exists():
+            return  # the requirement reports it
+        bank = load_fake_bank(path)
+        refuse_benchmark_bank(path)
+        ctx = RunContext(data_root=Path(data_root))
+        for normal_class in classes:
+            per_class = benchmark.train_size(normal_class, ctx)
+            if per_class is None:
+                continue  # checked when the cell runs
+            if params["bank_classes"] is not None and len(bank) != per_class * params["bank_classes"]:
+                raise ValueError(
+                    f"{path} holds {len(bank)} fakes, not {params['bank_classes']} classes × {per_class} (the number of "
+                    f"training images of class {normal_class}): FITYMI slices class c as [N·c, N·(c+1))"
+                )
+            class_slice(bank, normal_class, per_class, path)
+
     def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:
         path = bank_file(self.bank_path, ctx.data_root)
         if path is None:
             raise ValueError("fitymi-bank needs bank_path: --set fitymi-bank.bank_path=FILE")
-        if ctx.normal_class is None and self.bank_classes != 1:
-            raise ValueError("a class-ordered bank needs the normal class (or bank_classes=1)")
-        fakes = class_slice(load_fake_bank(path, self.bank_classes), ctx.normal_class or 0, self.bank_classes)
-        return fakes[: self.n_fakes(train)]
+        if ctx.normal_class is None:
+            raise ValueError("a class-ordered bank needs the normal class")
+        refuse_benchmark_bank(path)
+        fakes = class_slice(load_fake_bank(path), ctx.normal_class, len(train), path)[: self.n_fakes(train)]
+        info = bank_info(path)
+        self.train_fakes_ = {
+            "path": str(path), "sha256": file_digest(path), "slice": [ctx.normal_class * len(train), len(fakes)],
+            **{key: info[key] for key in ("generator", "config_hash", "stream", "seed", "profile") if key in info},
+        }
+        return fakes
+
+
+def refuse_benchmark_bank(path: Path) -> None:
+    """ValueError when the JSON beside a bank file says it holds a benchmark's test fakes."""
+    if bank_info(path).get("stream") == "benchmark":
+        raise ValueError(
+            f"{path} holds a near-distribution benchmark's test fakes (stream benchmark): a method must not train on "
+            "them; make training fakes with `bench fakes --stream method`"
+        )
 
 
 def bank_file(bank_path: str | None, data_root: Path) -> Path | None:

@@ -117,3 +117,97 @@ def test_generator_settings_are_checked_before_anything_runs(results, override, 
                              "--results", str(results))
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not results.exists()
+
+
+def test_vit_dropout_sits_where_the_reference_puts_it():
+    from bench.methods.fitymi import reference_dropout_vit
+
+    vit = reference_dropout_vit("timm:vit_tiny_patch16_224", "random", seed=0, rate=0.1,
+                                model_options={"img_size": 16, "patch_size": 4, "embed_dim": 32, "depth": 2, "num_heads": 2})
+    assert vit.pos_drop.p == 0.1  # after the patch + position embeddings
+    for block in vit.blocks:
+        assert (block.mlp.drop1.p, block.mlp.drop2.p) == (0.1, 0.1)  # after each MLP layer
+        assert (block.attn.attn_drop.p, block.attn.proj_drop.p) == (0.0, 0.0)  # none in attention
+    assert vit.head_drop.p == 0.0
+    dropouts = {name for name, module in vit.named_modules() if isinstance(module, torch.nn.Dropout) and module.p > 0}
+    assert dropouts == {"pos_drop"} | {f"blocks.{i}.mlp.drop{j}" for i in range(2) for j in (1, 2)}
+
+
+@pytest.fixture
+def cifar100_root(tmp_path, monkeypatch):
+    from tests.tiny_data import cifar100_root as build
+
+    build(tmp_path).apply(monkeypatch)  # 2 training images per fine class: 10 per superclass
+    return tmp_path
+
+
+def class_ordered_bank(path, classes, per_class):
+    np.save(path, np.repeat(np.arange(classes, dtype=np.uint8), per_class)[:, None, None, None]
+            * np.ones((1, 32, 32, 3), np.uint8))
+    return path
+
+
+def test_bank_of_twenty_superclasses_is_sliced_by_the_training_count(cifar100_root):
+    from bench.methods.fitymi import FITYMIBank
+
+    class_ordered_bank(cifar100_root / "bank.npy", 20, 10)
+    ctx = RunContext(data_root=cifar100_root)
+    detector = smoke("fitymi-bank", bank_path="bank.npy", bank_classes=20)
+    for superclass in (3, 6, 12, 19):
+        train = registry.datasets.get("cifar100").factory().split(superclass, ctx).train
+        fakes = detector.training_fakes(train, RunContext(normal_class=superclass, data_root=cifar100_root))
+        assert len(fakes) == len(train) == 10 and (fakes == superclass).all()
+    assert FITYMIBank.profiles["paper"]["bank_classes"] == 10  # the released file holds CIFAR-10's ten classes
+
+
+@pytest.mark.parametrize("layout, settings, message", [
+    ((20, 10), ["fitymi-bank.bank_classes=20"], None),
+    ((20, 10), ["fitymi-bank.bank_classes=null"], None),
+    ((20, 10), [], "bank_classes=10 contradicts cifar100's 20 classes"),
+    ((20, 5), ["fitymi-bank.bank_classes=20"], "holds 100 fakes, not 20 classes × 10"),
+    ((13, 10), ["fitymi-bank.bank_classes=null"], "class 19 takes images 190–199"),
+])
+def test_plan_checks_the_bank_against_the_dataset(cifar100_root, results, layout, settings, message):
+    class_ordered_bank(cifar100_root / "bank.npy", *layout)
+    argv = ["run", "--methods", "fitymi-bank", "--datasets", "cifar100", "--classes", "0,19", "--dry-run",
+            "--data-root", str(cifar100_root), "--results", str(results), "--set", "fitymi-bank.bank_path=bank.npy"]
+    for setting in settings:
+        argv += ["--set", setting]
+    status, out, err = run_cli(*argv)
+    if message is None:
+        assert status == 0, err
+    else:
+        assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_benchmark_stream_bank_is_refused_for_training(cifar100_root, results):
+    from bench.atomic import write_json
+
+    class_ordered_bank(cifar100_root / "bank.npy", 20, 10)
+    write_json(cifar100_root / "bank.json", {"stream": "benchmark", "generator": "dcgan"})
+    status, _, err = run_cli("run", "--methods", "fitymi-bank", "--datasets", "cifar100", "--classes", "0", "--dry-run",
+                             "--data-root", str(cifar100_root), "--results", str(results),
+                             "--set", "fitymi-bank.bank_path=bank.npy", "--set", "fitymi-bank.bank_classes=20")
+    assert status == 2 and "stream benchmark" in err and "--stream method" in err
+
+
+def test_generators_follow_each_datasets_resolution():
+    from bench.plan import select
+
+    selection = select("fitymi,fitymi-dcgan", "digits,cifar10,mvtec,wbc", profile="paper")
+    sizes = {d: selection.method_params("fitymi", d)["generator_params"]["image_size"]
+             for d in ("digits", "cifar10", "mvtec", "wbc")}
+    assert sizes == {"digits": 8, "cifar10": 32, "mvtec": 128, "wbc": 128}
+    mvtec = selection.method_params("fitymi", "mvtec")
+    assert (mvtec["lr"], mvtec["epochs"]) == (5e-3, 150)  # FITYMI's high-resolution recipe
+    assert selection.method_params("fitymi-dcgan", "cifar10")["generator_params"]["train_steps"] == 20_000
+    capped = select("fitymi", "mvtec", profile="paper",
+                    overrides=['fitymi.generator_params={"max_image_size": 64}']).method_params("fitymi", "mvtec")
+    assert capped["generator_params"]["image_size"] == 64
+
+
+def test_dry_run_shows_each_cells_resolved_parameters(results):
+    status, out, err = run_cli("run", "--methods", "fitymi", "--datasets", "digits", "--classes", "0", "--dry-run",
+                               "--results", str(results))
+    assert status == 0, err
+    assert "fitymi on digits (smoke" in out and '"image_size":8' in out and '"sde":"vp"' in out

@@ -67,8 +67,8 @@ def test_a_named_method_missing_its_bank_is_an_error(tmp_path):
     with pytest.raises(UserError, match="fake bank"):
         make_plan("all", "digits", strict=True)
     bank = tmp_path / "bank.npy"
-    np.save(bank, np.zeros((20, 8, 8, 3), np.uint8))
-    plan = make_plan("fitymi-bank", "digits", overrides=[f"fitymi-bank.bank_path={bank}"])
+    np.save(bank, np.zeros((1000, 8, 8, 3), np.uint8))  # class c's block [N·c, N·(c+1)) for N ≤ 100
+    plan = make_plan("fitymi-bank", "digits", overrides=[f"fitymi-bank.bank_path={bank}", "fitymi-bank.bank_classes=null"])
     assert len(plan.cells) == 10 and not plan.skipped_methods
 
 

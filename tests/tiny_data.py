@@ -120,13 +120,11 @@ def write_fake_bank(path: Path, per_class: int = 4) -> Path:
     return path
 
 
-def cifar10_fakes_root(name: str) -> Callable[[Path], TinyRoot]:
-    def build(root: Path) -> TinyRoot:
-        tiny = cifar10_root(root)
-        write_fake_bank(root / dataset_class(name).bank_file)
-        return tiny
-
-    return build
+def cifar10_fsde_root(root: Path) -> TinyRoot:
+    """Tiny CIFAR-10 and FITYMI's released FSDE file in its layout (2 per class: the test size)."""
+    tiny = cifar10_root(root)
+    write_fake_bank(root / dataset_class("cifar10-fsde")().bank_path, per_class=2)
+    return tiny
 
 
 # -- MNIST, Fashion-MNIST (idx .gz files) -------------------------------------------------------
@@ -311,8 +309,8 @@ BUILDERS: dict[str, Callable[[Path], TinyRoot]] = {
     "cifar10": cifar10_root,
     "cifar100": cifar100_root,
     "cifar10-vs-cifar100": cifar10_vs_cifar100_root,
-    "cifar10-fsde": cifar10_fakes_root("cifar10-fsde"),
-    "cifar10-fsgan": cifar10_fakes_root("cifar10-fsgan"),
+    "cifar10-fsde": cifar10_fsde_root,
+    "cifar10-fsgan": cifar10_root,  # its fakes are generated
     "mnist": idx_root("mnist"),
     "fmnist": idx_root("fmnist"),
     "svhn": svhn_root,

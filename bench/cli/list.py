@@ -44,7 +44,18 @@ def generator_rows(patterns: list[str]) -> list[list[str]]:
     ]
 
 
+VARIANTS_NOTE = (
+    "variants: every dataset D also has D-fsde and D-fsgan (D's held-out normal test images against as many fakes "
+    "from a diffusion model / DCGAN trained on the class) and, where its anomalies come in classes, D-worst (the worst "
+    "AUROC over them); name them, or glob them ('*-fsde'). The near group lists the registered near sets only."
+)
+
+
 def dataset_rows(patterns: list[str], data_root) -> list[list[str]]:
+    variants: dict[str, list[str]] = {}
+    for suffix, bases in registry.datasets.derivations().items():
+        for base in bases:
+            variants.setdefault(base, []).append(suffix)
     rows = []
     for e in registry.datasets.entries():
         if not _matches(e.name, patterns):
@@ -54,7 +65,8 @@ def dataset_rows(patterns: list[str], data_root) -> list[list[str]]:
             data = "embedded"
         else:
             data = "present" if not benchmark.missing_files(data_root) else "missing"
-        rows.append([e.name, ", ".join(e.groups) or "-", str(len(e.factory.classes)), data, e.description])
+        rows.append([e.name, ", ".join(e.groups) or "-", str(len(e.factory.classes)), data,
+                     " ".join(variants.get(e.name, [])) or "-", e.description])
     return rows
 
 
@@ -74,10 +86,12 @@ def main(args) -> int:
         rows, headers = method_rows(args.patterns), ["method", "groups", "profiles", "description"]
     elif args.what == "datasets":
         rows = dataset_rows(args.patterns, paths.data_root(args.data_root))
-        headers = ["dataset", "groups", "classes", "data", "description"]
+        headers = ["dataset", "groups", "classes", "data", "variants", "description"]
     elif args.what == "generators":
         rows, headers = generator_rows(args.patterns), ["generator", "profiles", "description"]
     else:
         rows, headers = group_rows(args.patterns), ["group", "of", "size", "members"]
     print(tabulate(rows, headers=headers, tablefmt="simple"))
+    if args.what == "datasets":
+        print(f"\n{VARIANTS_NOTE}")
     return 0

@@ -162,6 +162,22 @@ def plan_run(args) -> PlannedRun:
     return run
 
 
+def resolved_parameters(cells) -> list[str]:
+    """One line per configuration of the cells: a method on a dataset with every resolved
+    parameter (profile variants and values that follow the dataset applied), then each
+    dataset's parameters — what the records will hold."""
+    from bench.digest import canonical_json
+
+    lines = ["resolved parameters:"]
+    methods = {(c.method, c.dataset, c.profile, c.method_hash): c.method_params for c in cells}
+    for (method, dataset, profile, config), params in methods.items():
+        lines.append(f"  {method} on {dataset} ({profile}, {config}): {canonical_json(params)}")
+    datasets = {(c.dataset, c.dataset_hash): c.dataset_params for c in cells}
+    for (dataset, config), params in datasets.items():
+        lines.append(f"  dataset {dataset} ({config}): {canonical_json(params)}")
+    return lines
+
+
 def main(args) -> int:
     from bench.executors.drive import Summary, run_sweep
 
@@ -172,6 +188,7 @@ def main(args) -> int:
         for cell in run.plan.cells:
             print(f"{'done   ' if cell.key in run.done else 'pending'}  {cell.key}")
         print(f"{len(run.plan.cells)} cells: {len(run.done)} done, {len(run.pending)} pending")
+        print("\n".join(resolved_parameters(run.plan.cells)))
         if run.preparation is not None:
             print(f"{run.executor.name}: would run {run.preparation.description}")
         return 0

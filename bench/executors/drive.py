@@ -46,16 +46,19 @@ def run_sweep(
     skipped: int = 0,
     progress: bool = True,
     rerun: bool = False,
+    worker: CellWorker | None = None,
 ) -> Summary:
-    """Run `cells` (already prepared by `executor`) and return what happened. An executor that
-    does not wait returns right after submitting, with `submitted` filled in. A full or
-    read-only disk raises StorageFull: the executor is closed, finished records stay."""
+    """Run `cells` (already prepared by `executor`) with `worker` (default: a `CellWorker`
+    writing to `store`; `bench.splits.SplitWorker` builds splits ahead of their cells) and
+    return what happened. An executor that does not wait returns right after submitting, with
+    `submitted` filled in. A full or read-only disk raises StorageFull: the executor is
+    closed, finished records stay."""
     from tqdm.auto import tqdm
 
     summary = Summary(skipped=skipped)
     start = time.perf_counter()
     try:
-        handles = executor.submit(cells, CellWorker(store.root, settings, rerun=rerun))
+        handles = executor.submit(cells, worker or CellWorker(store.root, settings, rerun=rerun))
         if not executor.wait:
             summary.submitted = executor.submitted()
             return summary

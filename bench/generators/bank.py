@@ -4,9 +4,13 @@ A bank is uint8 `N×H×W×3` (FITYMI's released layout). `fake_bank` trains the 
 the class's images and samples it — or loads the bank a previous call made with the same
 identity: the image set's key (dataset, split and class), the generator's name and resolved
 hyper-parameters (their hash is in the file name), the seed and stream, and N. Beside each
-`.npy` lie a PNG grid of its first images for a person to look at and a JSON file saying
-how it was made (identity, generator losses, seconds). Parallel workers asking for the same
-bank wait on a file lock instead of training twice.
+`.npy` lie a PNG grid of real training images beside its first fakes for a person to look at
+(captioned when it comes from a `smoke` profile) and a JSON file saying how it was made
+(identity, profile, generator losses, seconds, the file's SHA-256 and, when asked for, its
+fake-quality figures: `bench.generators.quality`). Parallel workers — or SLURM tasks on a
+shared filesystem — asking for the same bank wait on a file lock instead of training twice.
+The generator's training checkpoints under `<cache>/checkpoints/fakes/<bank>/` and resumes
+from there after an interruption; the checkpoint is deleted once the bank is written.
 
 The *stream* separates banks that must differ even under one seed: the near-distribution
 benchmarks draw their test fakes from stream "benchmark", methods their training fakes from
@@ -16,23 +20,28 @@ stream "method", so a method never trains on the fakes it is tested on.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
+import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from bench.atomic import atomic_write, write_json
 from bench.context import RunContext
-from bench.digest import digest
+from bench.digest import digest, file_digest
 from bench.errors import UserError
 from bench.images import ImageSet
 from bench.notices import discarded
 
 BANK_VERSION = 1
+STREAMS = ("method", "benchmark")  # training fakes of methods; test fakes of near-distribution sets
+SMOKE = "smoke"
+SMOKE_CAPTION = "SMOKE PROFILE: a generator trained for seconds; these fakes show the code runs, not its quality"
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,23 @@ class BankRequest:
     n: int
     seed: int
     stream: str = "method"
+    profile: str | None = None  # the profile `params` came from: reported, not part of the identity
+
+    def __post_init__(self):
+        if self.stream not in STREAMS:
+            raise ValueError(f"stream must be one of {', '.join(STREAMS)}, got {self.stream!r}")
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of the generator and its resolved hyper-parameters."""
+        return digest([self.name, dict(self.params)], 10)
+
+    def following(self, images: ImageSet) -> "BankRequest":
+        """This request with the generator's `image_size` resolved for `images` when it was
+        left to follow the data (`bench.generators.base.follow_data`)."""
+        from bench.generators.base import follow_data, native_size
+
+        return replace(self, params=follow_data(dict(self.params), native_size(images)))
 
     def identity(self, images: ImageSet) -> dict[str, Any]:
         return {
@@ -71,7 +97,8 @@ class BankRequest:
 
 
 def make_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[np.ndarray, dict]:
-    """Train the generator on `images` and sample `request.n` fakes; (bank, what happened)."""
+    """Train the generator on `images` and sample `request.n` fakes; (bank, what happened).
+    The generator's training checkpoints in `ctx.checkpoint_dir` (None: not at all)."""
     from bench.generators import generators
     from bench.seeding import seeded
 
@@ -89,25 +116,41 @@ def make_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[
     return bank, report
 
 
-def fake_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[np.ndarray, Path | None]:
+Quality = Callable[[np.ndarray], dict]  # bank → fake-quality figures (bench.generators.quality)
+
+
+def fake_bank(
+    images: ImageSet, request: BankRequest, ctx: RunContext, *, quality: Quality | None = None
+) -> tuple[np.ndarray, Path | None]:
     """The bank for `request` on `images`: cached under the run's fake-bank cache when the image
     set has a key and caching is on, else made afresh. Returns the bank (uint8 N×H×W×3) and
-    its file (None when not cached)."""
+    its file (None when not cached). With `quality`, its figures are added to the bank's JSON
+    (once: a bank that has them is not measured again)."""
+    request = request.following(images)
     folder = ctx.cache("fakes")
     if folder is None or images.key is None:
-        return make_bank(images, request, ctx)[0], None
+        return make_bank(images, request, replace(ctx, checkpoint_dir=None))[0], None
     path = request.path(folder, images)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
-        if path.exists():
-            cached = load_cached_bank(path, request.n)
-            if cached is not None:
-                return cached, path
-        bank, report = make_bank(images, request, ctx)
-        write_grid(bank, path.with_suffix(".png"))
-        write_json(path.with_suffix(".json"), {**request.identity(images), **report})
-        with atomic_write(path) as handle:
-            np.save(handle, bank)
+        bank = load_cached_bank(path, request.n) if path.exists() and path.with_suffix(".json").exists() else None
+        if bank is None:
+            checkpoints = Path(folder).parent / "checkpoints" / "fakes" / path.stem
+            bank, report = make_bank(images, request, replace(ctx, checkpoint_dir=checkpoints))
+            real = np.stack([np.asarray(images[i].convert("RGB").resize(bank.shape[2:0:-1])) for i in
+                             range(min(len(images), GRID_REAL))])
+            write_grid(bank, path.with_suffix(".png"), real=real,
+                       caption=SMOKE_CAPTION if request.profile == SMOKE else None)
+            with atomic_write(path) as handle:
+                np.save(handle, bank)
+            write_json(path.with_suffix(".json"), {
+                **request.identity(images), "profile": request.profile, "config_hash": request.config_hash,
+                **report, "sha256": file_digest(path),
+            })
+            shutil.rmtree(checkpoints, ignore_errors=True)
+        if quality is not None and "quality" not in bank_info(path):
+            info = bank_info(path)
+            write_json(path.with_suffix(".json"), {**info, "quality": quality(bank)})
     return bank, path
 
 
@@ -125,21 +168,74 @@ def load_cached_bank(path: Path, n: int) -> np.ndarray | None:
     return bank
 
 
-def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256) -> None:
-    """The first `limit` images of a bank tiled `columns` wide as a PNG, 1 px apart."""
-    from PIL import Image
+def bank_info(path: Path) -> dict:
+    """What the JSON beside a bank says ({} when there is none or it is unreadable)."""
+    try:
+        return json.loads(Path(path).with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return {}
 
-    images = bank[:limit]
-    rows = -(-len(images) // columns)
-    height, width = images.shape[1:3]
+
+def provenance(path: Path | None, request: BankRequest) -> dict:
+    """What a record says about the fakes a cell used: the bank's file (None when not
+    cached), SHA-256, generator, config hash, stream, seed, size, profile and, when measured,
+    its fake-quality figures."""
+    info = bank_info(path) if path is not None else {}
+    entry = {
+        "path": str(path) if path is not None else None,
+        "sha256": info.get("sha256"),
+        "generator": request.name,
+        "config_hash": request.config_hash,
+        "params": dict(request.params),
+        "stream": request.stream,
+        "seed": request.seed,
+        "n": request.n,
+        "profile": request.profile,
+    }
+    if "quality" in info:
+        entry["quality"] = info["quality"]
+    return entry
+
+
+GRID_REAL = 32  # real images shown beside the fakes
+
+
+def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256, *, real: np.ndarray | None = None,
+               caption: str | None = None) -> None:
+    """A PNG for a person to judge the fakes: the first `limit` images of a bank tiled `columns`
+    wide, 1 px apart; with `real` (uint8 M×H×W×3, the bank's size), real images in a block
+    above them, split from the fakes by a black bar; with `caption`, a line of text on top
+    (a smoke bank says so)."""
+    from PIL import Image, ImageDraw
+
+    height, width = bank.shape[1:3]
+    blocks = [_tile(bank[:limit], columns, height, width)]
+    if real is not None and len(real):
+        bar = np.zeros((3, blocks[0].shape[1], 3), np.uint8)
+        blocks = [_tile(real, columns, height, width), bar, *blocks]
+    grid = np.concatenate(blocks)
+    scale = max(1, 1024 // grid.shape[1])  # 8×8 digits are unreadable at their own size
+    picture = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    labels = [caption] if caption else []
+    labels.append("top: real training images; below: fakes" if real is not None and len(real) else "fakes")
+    band = Image.new("RGB", (picture.width, 14 * len(labels) + 4), (255, 255, 255))
+    draw = ImageDraw.Draw(band)
+    for row, text in enumerate(labels):
+        draw.text((4, 2 + 14 * row), text, fill=(200, 0, 0) if text == caption else (0, 0, 0))
+    page = Image.new("RGB", (picture.width, picture.height + band.height), (255, 255, 255))
+    page.paste(band, (0, 0))
+    page.paste(picture, (0, band.height))
+    with atomic_write(path) as handle:
+        page.save(handle, format="PNG")
+
+
+def _tile(images: np.ndarray, columns: int, height: int, width: int) -> np.ndarray:
+    rows = max(1, -(-len(images) // columns))
     grid = np.full((rows * (height + 1) + 1, columns * (width + 1) + 1, 3), 255, np.uint8)
     for index, image in enumerate(images):
         top, left = 1 + (index // columns) * (height + 1), 1 + (index % columns) * (width + 1)
         grid[top : top + height, left : left + width] = image
-    scale = max(1, 1024 // grid.shape[1])  # 8×8 digits are unreadable at their own size
-    picture = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
-    with atomic_write(path) as handle:
-        picture.save(handle, format="PNG")
+    return grid
 
 
 def bank_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
@@ -162,9 +258,10 @@ def bank_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     return dtype, shape
 
 
-def check_bank_file(path: Path, classes: int) -> tuple[int, ...]:
+def check_bank_file(path: Path, classes: int | None = None) -> tuple[int, ...]:
     """The shape of a fake-bank file in FITYMI's format, checked from its header: uint8,
-    N×H×W×3, N > 0 a multiple of `classes` (class c is the c-th of `classes` equal slices).
+    N×H×W×3, N > 0 and, when `classes` is given, a multiple of it (class c is the c-th of
+    `classes` equal slices).
     Raises UserError naming the file and what it holds."""
     try:
         dtype, shape = bank_header(path)
@@ -172,25 +269,39 @@ def check_bank_file(path: Path, classes: int) -> tuple[int, ...]:
         raise UserError(f"fake bank {path}: cannot be read ({error.strerror or error})") from None
     except ValueError as error:
         raise UserError(f"fake bank {path}: {error}") from None
-    expected = f"expected uint8 N×H×W×3 with N > 0 a multiple of {classes} (class order)"
+    expected = ("expected uint8 N×H×W×3 (FITYMI's fake-bank layout)" if classes is None
+                else f"expected uint8 N×H×W×3 with N > 0 a multiple of {classes} (class order)")
     if dtype.hasobject:
         raise UserError(f"fake bank {path}: it holds Python objects (a pickle), {expected}")
-    if dtype != np.uint8 or len(shape) != 4 or shape[3] != 3 or not shape[0] or shape[0] % classes:
+    if dtype != np.uint8 or len(shape) != 4 or shape[3] != 3 or not shape[0] or (classes and shape[0] % classes):
         raise UserError(f"fake bank {path}: {expected}, got {dtype} {shape}")
     return shape
 
 
-def load_fake_bank(path: Path, classes: int) -> np.ndarray:
+def load_fake_bank(path: Path, classes: int | None = None) -> np.ndarray:
     """A fake bank file in FITYMI's format, checked (`check_bank_file`) and memory-mapped.
     Loaded with `allow_pickle=False`, so a file cannot run code."""
     check_bank_file(path, classes)
     return np.load(path, allow_pickle=False, mmap_mode="r")
 
 
-def class_slice(bank: np.ndarray, normal_class: int, classes: int) -> np.ndarray:
-    """Class `normal_class`'s fakes of a class-ordered bank, as an in-memory array."""
-    per_class = len(bank) // classes
-    return np.ascontiguousarray(bank[normal_class * per_class : (normal_class + 1) * per_class])
+def class_slice(bank: np.ndarray, normal_class: int, per_class: int, path: Path | str = "the bank") -> np.ndarray:
+    """Class `normal_class`'s fakes of a class-ordered bank, as FITYMI slices its released
+    files (`datasets/datasets_train.py::get_gen_dataset`: `gen[N·c : N·(c+1)]`, N the number of
+    normal images per class): an in-memory uint8 array of `per_class` images. UserError when
+    the bank is too short for that class.
+
+    >>> bank = np.arange(6, dtype=np.uint8).repeat(12).reshape(6, 2, 2, 3)
+    >>> class_slice(bank, 2, 2)[:, 0, 0, 0].tolist()
+    [4, 5]
+    """
+    end = (normal_class + 1) * per_class
+    if len(bank) < end:
+        raise UserError(
+            f"{path} holds {len(bank)} fakes, but class {normal_class} takes images {normal_class * per_class}–{end - 1} "
+            f"({per_class} per class, in class order)"
+        )
+    return np.ascontiguousarray(bank[normal_class * per_class : end])
 
 
 @contextlib.contextmanager

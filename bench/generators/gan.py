@@ -1,6 +1,8 @@
 """GAN generators of one class: `dcgan` and `wgan-gp`, the GAN-fake baselines' generators.
 
-Both share one convolutional architecture sized to the image (a power of two, at least 8):
+Both share one convolutional architecture sized to the image (a power of two, at least 8; by
+default the data's side rounded up to a power of two, at most `max_image_size`, as the
+diffusion generator's):
 the generator maps a Gaussian latent to a 4×4 map and doubles it with strided transposed
 convolutions up to the image size; the second network mirrors it. As the papers name it,
 that network is DCGAN's *discriminator* and WGAN-GP's *critic*.
@@ -14,7 +16,8 @@ that network is DCGAN's *discriminator* and WGAN-GP's *critic*.
 `train_steps` counts generator updates; stopping early (the GAN analogue of FITYMI's
 early-stopped diffusion model) is that knob. `loss_history_` holds the generator's loss;
 `discriminator_history_` (DCGAN) or `critic_history_` (WGAN-GP) the second network's (for
-WGAN-GP, minus the critic's Wasserstein estimate plus its penalty).
+WGAN-GP, minus the critic's Wasserstein estimate plus its penalty). Training checkpoints
+itself and resumes (`bench.training.run_steps`).
 """
 
 from __future__ import annotations
@@ -80,7 +83,8 @@ class ConvGAN(Generator):
     adversary: ClassVar[str]
     adversary_norm: ClassVar[str]  # "batch" or "layer"
 
-    image_size: int
+    image_size: int | None
+    max_image_size: int
     latent_dim: int
     width: int
     train_steps: int
@@ -91,7 +95,7 @@ class ConvGAN(Generator):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any], profile: str) -> None:
-        _levels(params["image_size"])
+        _levels(params["image_size"] or params["max_image_size"])
         if params["train_steps"] < 0:
             raise ValueError(f"train_steps must be 0 or more, got {params['train_steps']}")
 
@@ -107,34 +111,40 @@ class ConvGAN(Generator):
     def fit(self, images: ImageSet, ctx: RunContext) -> "ConvGAN":
         import torch
 
-        data = training_tensor(images, self.image_size).to(ctx.device)
+        from bench.training import run_steps
+
+        self.image_size_ = self.working_image_size(images)
+        _levels(self.image_size_)
+        data = training_tensor(images, self.image_size_).to(ctx.device)
         self.in_channels_ = data.shape[1]
-        generator = generator_network(self.latent_dim, self.width, self.image_size, self.in_channels_).to(ctx.device)
-        adversary = adversary_network(self.width, self.image_size, self.in_channels_, self.adversary_norm).to(ctx.device)
+        generator = generator_network(self.latent_dim, self.width, self.image_size_, self.in_channels_).to(ctx.device)
+        adversary = adversary_network(self.width, self.image_size_, self.in_channels_, self.adversary_norm).to(ctx.device)
         self.adversary_ = adversary  # the losses read it (WGAN-GP's penalty runs it again)
         g_optimizer = torch.optim.Adam(generator.parameters(), lr=self.lr, betas=tuple(self.betas))
         a_optimizer = torch.optim.Adam(adversary.parameters(), lr=self.lr, betas=tuple(self.betas))
-        g_losses, a_losses = [], []
-        for _ in ctx.progress(range(self.train_steps), total=self.train_steps, desc=f"{self.name} training"):
+
+        def step():
             for _ in range(self.adversary_steps()):
                 real = data[torch.randint(len(data), (self.batch_size,), device=ctx.device)]
                 with torch.no_grad():
                     fake = generator(torch.randn(self.batch_size, self.latent_dim, device=ctx.device))
-                loss = self.adversary_loss(adversary(real), adversary(fake), real, fake)
+                a_loss = self.adversary_loss(adversary(real), adversary(fake), real, fake)
                 a_optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                a_loss.backward()
                 a_optimizer.step()
-            a_losses.append(loss.detach())
             fake = generator(torch.randn(self.batch_size, self.latent_dim, device=ctx.device))
-            loss = self.generator_loss(adversary(fake))
+            g_loss = self.generator_loss(adversary(fake))
             g_optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            g_loss.backward()
             g_optimizer.step()
-            g_losses.append(loss.detach())
+            return torch.stack([g_loss.detach(), a_loss.detach()])
+
+        state = {"generator": generator, "adversary": adversary, "g_optimizer": g_optimizer, "a_optimizer": a_optimizer}
+        history = run_steps(step, self.train_steps, ctx, state=state, name=self.name, desc=f"{self.name} training")
         del self.adversary_
-        self.loss_history_ = torch.stack(g_losses).cpu().numpy().tolist() if g_losses else []
+        self.loss_history_ = [g for g, _ in history]
         setattr(self, f"{self.adversary}_", adversary.eval())
-        setattr(self, f"{self.adversary}_history_", torch.stack(a_losses).cpu().numpy().tolist() if a_losses else [])
+        setattr(self, f"{self.adversary}_history_", [a for _, a in history])
         self.network_ = generator.eval()
         return self
 
@@ -149,7 +159,7 @@ class ConvGAN(Generator):
             for size in batches(n, self.sample_batch_size):
                 latent = torch.randn(size, self.latent_dim, device=ctx.device)
                 out.append(to_uint8_rgb(self.network_(latent)))
-        return np.concatenate(out) if out else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
+        return np.concatenate(out) if out else np.zeros((0, self.image_size_, self.image_size_, 3), np.uint8)
 
 
 @register_generator("dcgan")
@@ -159,14 +169,17 @@ class DCGAN(ConvGAN):
     adversary = "discriminator"
     adversary_norm = "batch"
     profiles = {
-        "smoke": {"image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 100, "batch_size": 64},
-        "paper": {"image_size": 32, "latent_dim": 100, "width": 64, "train_steps": 20_000, "batch_size": 64},
+        "smoke": {"image_size": None, "max_image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 100,
+                  "batch_size": 64},
+        "paper": {"image_size": None, "max_image_size": 128, "latent_dim": 100, "width": 64, "train_steps": 20_000,
+                  "batch_size": 64},
     }
 
     def __init__(
         self,
         *,
-        image_size: int = 32,
+        image_size: int | None = None,
+        max_image_size: int = 128,
         latent_dim: int = 100,
         width: int = 64,
         train_steps: int = 20_000,
@@ -176,6 +189,7 @@ class DCGAN(ConvGAN):
         sample_batch_size: int = 500,
     ):
         self.image_size = image_size
+        self.max_image_size = max_image_size
         self.latent_dim = latent_dim
         self.width = width
         self.train_steps = train_steps
@@ -206,11 +220,12 @@ class WGANGP(ConvGAN):
     penalty_weight = 10.0
     profiles = {
         "smoke": {
-            "image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 25, "batch_size": 64,
+            "image_size": None, "max_image_size": 8, "latent_dim": 32, "width": 32, "train_steps": 25, "batch_size": 64,
             "lr": 1e-3, "betas": (0.0, 0.9), "critic_steps": 5,
         },
         "paper": {
-            "image_size": 32, "latent_dim": 128, "width": 64, "train_steps": 20_000, "batch_size": 64,
+            "image_size": None, "max_image_size": 128, "latent_dim": 128, "width": 64, "train_steps": 20_000,
+            "batch_size": 64,
             "lr": 1e-4, "betas": (0.0, 0.9), "critic_steps": 5,
         },
     }
@@ -218,7 +233,8 @@ class WGANGP(ConvGAN):
     def __init__(
         self,
         *,
-        image_size: int = 32,
+        image_size: int | None = None,
+        max_image_size: int = 128,
         latent_dim: int = 128,
         width: int = 64,
         train_steps: int = 20_000,
@@ -229,6 +245,7 @@ class WGANGP(ConvGAN):
         sample_batch_size: int = 500,
     ):
         self.image_size = image_size
+        self.max_image_size = max_image_size
         self.latent_dim = latent_dim
         self.width = width
         self.train_steps = train_steps
