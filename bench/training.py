@@ -65,7 +65,7 @@ class Checkpoint:
         before = {name: copy.deepcopy(target.state_dict()) for name, target in self.state.items()}
         try:
             saved = torch.load(self.path, map_location="cpu", weights_only=True)
-            epoch, history = int(saved["epoch"]), [float(x) for x in saved["history"]]
+            epoch, history = int(saved["epoch"]), list(saved["history"])  # floats, or [float, ...] per step
             if set(saved["state"]) != set(self.state):
                 raise ValueError(f"it holds {sorted(saved['state'])}, expected {sorted(self.state)}")
             for name, target in self.state.items():
@@ -85,7 +85,7 @@ class Checkpoint:
 
         payload = {
             "epoch": epoch,
-            "history": [float(x) for x in history],
+            "history": list(history),
             "state": {name: target.state_dict() for name, target in self.state.items()},
             "rng": random_states(),
         }

@@ -38,6 +38,7 @@ RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "warmup_epochs": _at_least(0),
     "frozen_blocks": _at_least(0),
     "corrector_steps": _at_least(0),
+    "warmup_steps": _at_least(0),
     "k": _at_least(1),
     "*_seed": _within(0, SEED_LIMIT),
     "*epochs": _at_least(1),
