@@ -56,8 +56,8 @@ class CIFAR10VsFakes(Benchmark):
             raise UserError(f"{root / self.bank_file}: fakes are {fakes.shape[1:]}, CIFAR-10 images {real.shape[1:]}")
         is_anomaly = np.arange(len(real) + len(fakes)) >= len(real)
         return OneClassSplit(
-            train=ArrayImages(train_images[train_labels == normal_class], key=f"cifar10/train/c{normal_class}"),
-            test=ArrayImages(np.concatenate([real, fakes]), key=f"{self.name}/test/c{normal_class}"),
+            train=ArrayImages(train_images[train_labels == normal_class], name=f"cifar10/train/c{normal_class}"),
+            test=ArrayImages(np.concatenate([real, fakes]), name=f"{self.name}/test/c{normal_class}"),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, "fake", NORMAL),
             class_name=self.classes[normal_class],

@@ -81,7 +81,7 @@ class CUB200(Benchmark):
         train = [folder / "images" / paths[i] for i in ids if training[i] and labels[i] == normal_class]
         test_ids = [i for i in ids if not training[i] and labels[i] < (self.test_classes or len(self.classes))]
         return one_vs_rest(
-            FileImages(train, key=f"cub200/train/c{normal_class}"),
-            FileImages([folder / "images" / paths[i] for i in test_ids], key=f"cub200/test/{self.test_classes}"),
+            FileImages(train, name=f"cub200/train/c{normal_class}"),
+            FileImages([folder / "images" / paths[i] for i in test_ids], name=f"cub200/test/{self.test_classes}"),
             np.array([labels[i] for i in test_ids], dtype=np.int64), normal_class, self.class_names(root),
         )

@@ -2,8 +2,9 @@
 
 A bank is uint8 `N×H×W×3` (FITYMI's released layout). `fake_bank` trains the generator on
 the class's images and samples it — or loads the bank a previous call made with the same
-identity: the image set's key (dataset, split and class), the generator's name and resolved
-hyper-parameters (their hash is in the file name), the seed and stream, and N. Beside each
+identity: the training images' content key (`bench.images`: another image changes it), the
+generator's name and resolved hyper-parameters (their hash is in the file name), the seed and
+stream, and N; the folder is named after the image set's name, for people to find. Beside each
 `.npy` lie a PNG grid of its first images for a person to look at and a JSON file saying
 how it was made (identity, generator losses, seconds). Parallel workers asking for the same
 bank wait on a file lock instead of training twice.
@@ -64,8 +65,9 @@ class BankRequest:
         return digest(self.identity(images), 12)
 
     def path(self, folder: Path, images: ImageSet) -> Path:
-        """The bank's file under the fake-bank cache `folder`."""
-        subfolder = re.sub(r"[^A-Za-z0-9._-]+", "_", str(images.key))
+        """The bank's file under the fake-bank cache `folder` (in a folder named after the
+        images' name; the identity, content key included, is in the file name's digest)."""
+        subfolder = re.sub(r"[^A-Za-z0-9._-]+", "_", images.name or "unnamed")
         return Path(folder) / subfolder / f"{self.name}-{self.digest(images)}-{self.stream}-s{self.seed}-n{self.n}.npy"
 
 
