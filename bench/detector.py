@@ -46,6 +46,13 @@ class Detector(HasParams):
         """Files these hyper-parameters need (pretrained weights, ...); checked at plan time."""
         return []
 
+    @classmethod
+    def generators_used(cls, params: Mapping[str, Any]) -> tuple:
+        """The registry entries (`bench.generators.generators.get(name)`) of the fake
+        generators these hyper-parameters train on: their code is part of a record's code
+        identity (`bench.code_identity`)."""
+        return ()
+
 
 def validate_method_class(name: str, cls: type) -> None:
     """Registration-time checks: a Detector with smoke and paper profiles of real parameters."""

@@ -1,7 +1,9 @@
 """Records: what a cell leaves behind, as JSON-ready dicts.
 
-A successful record has `"status": "ok"` and `metrics`; a failed one `"status": "failed"`
-and an `error` with its type, message and traceback.
+A successful record has `"status": "ok"` and `metrics`, `data` (the split's fingerprint and
+the content keys of its image sets) and `code` (`bench.code_identity.code_identity`); a failed
+one `"status": "failed"` and an `error` with its type, message and traceback. Schema 2 added
+`data` and `code`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from bench.cell import Cell
 from bench.provenance import provenance
 from bench.timestamps import utc_now
 
-SCHEMA = 1
+SCHEMA = 2
 OK = "ok"
 FAILED = "failed"
 

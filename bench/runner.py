@@ -2,7 +2,9 @@
 
 benchmark.split(normal class) → detector.fit(train) → detector.score(test) → metrics → record.
 A cell that raises, or whose scores are not one finite number per test image, becomes a
-failed record carrying the error; the sweep goes on.
+failed record carrying the error; the sweep goes on. A successful record names its data
+(`data`: the split's fingerprint and its image sets' content keys) and its code (`code`:
+`bench.code_identity`), so that it can be found stale when either changes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from bench import registry
 from bench.cell import Cell
+from bench.code_identity import code_identity
 from bench.metrics import one_class_metrics
 from bench.provenance import provenance
 from bench.records import FAILED, OK, SCHEMA, error_entry
@@ -44,6 +47,12 @@ def run_cell(cell: Cell, settings: RunSettings) -> dict:
         split = benchmark.split(cell.normal_class, ctx)
         detector = registry.methods.get(cell.method).factory(**cell.method_params)
         record["sizes"] = split.sizes
+        record["data"] = {
+            "fingerprint": benchmark.fingerprint(cell.normal_class, ctx, split),
+            "train": split.train.key,
+            "test": split.test.key,
+        }
+        record["code"] = code_identity(cell.method, cell.method_params)
         timings["data_s"] = time.perf_counter() - start
 
         mark = time.perf_counter()

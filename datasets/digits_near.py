@@ -26,6 +26,7 @@ import numpy as np
 
 from bench.benchmark import NORMAL, OneClassSplit
 from bench.context import RunContext
+from bench.digest import digest
 from bench.datasets.digits import DIGIT_NAMES, Digits, digit_images, held_out_indices
 from bench.generators import generator_params
 from bench.generators.bank import BankRequest, fake_bank
@@ -65,11 +66,12 @@ class DigitsVsFakes(Digits):
         steps = {} if params["generator_steps"] is None else {"train_steps": params["generator_steps"]}
         return {**steps, **(params["generator_params"] or {})}
 
-    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+    def _parts(self, normal_class: int) -> tuple[np.ndarray, ArrayImages, np.ndarray, BankRequest]:
+        """All digits, class c's training part, its held-out indices, and the bank's request."""
         images, labels = digit_images()
         train_indices, held_out = held_out_indices(labels, self.test_fraction, self.split_seed)[normal_class]
         tag = f"digits/f{self.test_fraction}-s{self.split_seed}"
-        train = ArrayImages(images).subset(train_indices, key=f"{tag}/train/c{normal_class}")
+        train = ArrayImages(images).subset(train_indices, name=f"{tag}/train/c{normal_class}")
         request = BankRequest(
             self.generator,
             generator_params(self.generator, self.generator_profile, self._overrides(self.get_params())),
@@ -77,6 +79,10 @@ class DigitsVsFakes(Digits):
             seed=self.generator_seed,
             stream="benchmark",
         )
+        return images, train, held_out, request
+
+    def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
+        images, train, held_out, request = self._parts(normal_class)
         bank, _ = fake_bank(train, request, ctx)  # the run's device, caches and progress
         fakes = bank[..., 0]  # the generator learned grayscale: its three channels are equal
         is_anomaly = np.arange(2 * len(held_out)) >= len(held_out)
@@ -84,12 +90,29 @@ class DigitsVsFakes(Digits):
             train=train,
             test=ArrayImages(
                 np.concatenate([images[held_out], fakes]),
-                key=f"{self.name}/{tag}/test/c{normal_class}/{request.digest(train)}",
+                name=f"{self.name}/{train.name.rpartition('/train/')[0]}/test/c{normal_class}",
             ),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, "fake", NORMAL),
             class_name=self.classes[normal_class],
         )
+
+    def fingerprint(self, normal_class: int, ctx: RunContext, split: OneClassSplit | None = None) -> str:
+        """Made from what determines the split, so that checking a record never trains a
+        generator: the real training and held-out digits, the bank's identity (generator,
+        parameters, seed, stream, size, training images) and the generator's code."""
+        from bench.code_identity import plugin_identity
+        from bench.generators import generators
+
+        images, train, held_out, request = self._parts(normal_class)
+        entry = generators.get(self.generator)
+        return digest({
+            "train": train.key,
+            "real": ArrayImages(images[held_out]).key,
+            "bank": request.identity(train),
+            "generator": plugin_identity(entry.factory, entry.distribution),
+            "class_name": self.classes[normal_class],
+        })
 
 
 @register_dataset("digits-fsde", groups=("near", "embedded"))

@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
         help="run a sweep of (method, dataset, class, seed) cells",
         description="Run every (method, dataset, normal class, seed) cell of a sweep and write one JSON\n"
         "record per cell. Everything is checked before the first cell runs; cells with a record\n"
-        "are skipped.",
+        "are skipped, unless the record is stale (made from other data or code than today's).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -56,6 +56,9 @@ def add_parser(subparsers) -> None:
                         "auto (default): local on a multi-core CPU with many cells (or with --workers), else inline")
     parser.add_argument("--workers", type=int, default=None, help="worker processes of --executor local (default: CPU count)")
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
+    parser.add_argument("--keep-stale", action="store_true",
+                        help="keep records made from other data or code than today's instead of running their cells "
+                        "again (bench table marks them)")
     parser.add_argument("--dry-run", action="store_true", help="print the cells, marked done or pending, and run nothing")
     parser.add_argument("--strict", action="store_true", help="make missing data of datasets (and missing fake banks of methods) reached through a group an error")
     parser.add_argument("--no-cache", action="store_true", help="use no on-disk cache: backbone features, fake banks "
@@ -74,6 +77,7 @@ class PlannedRun:
     done: set[str]
     pending: list
     notices: list[str] = field(default_factory=list)
+    stale: dict = field(default_factory=dict)  # cell key → why its record is stale (it runs again)
     executor: object = None  # None when nothing is pending
     preparation: object = None
     settings: object = None
@@ -87,6 +91,31 @@ def _executor_name(args) -> str:
     if slurm_only and name != "slurm":
         raise UserError(f"{slurm_only[0]} applies to --executor slurm only: drop it, or add --executor slurm")
     return name
+
+
+def finished_cells(cells, store, args, data_root) -> tuple[set[str], dict[str, list[str]], list[str]]:
+    """(keys of the cells whose successful record stands, stale key → reasons, notices).
+
+    A record made from other data or code than today's is stale and its cell runs again,
+    unless `--keep-stale`; records that cannot be checked here stand, with a notice."""
+    from bench.context import no_progress
+    from bench.progress import progress_bar
+    from bench.staleness import check_records
+
+    records = {cell.key: store.read(cell.key) for cell in cells}
+    ok = {key: record for key, record in records.items() if record is not None and record.get("status") == "ok"}
+    if args.keep_stale or not ok:
+        return set(ok), {}, []
+    verdicts = check_records(ok.values(), data_root=data_root, cache_dir=paths.cache_dir(), use_cache=not args.no_cache,
+                             progress=no_progress if args.quiet else progress_bar)
+    notices = []
+    if verdicts.stale:
+        notices.append(f"notice: {len(verdicts.stale)} finished cell(s) are stale and run again: "
+                       f"{verdicts.stale_summary()} (--keep-stale keeps them)")
+    if verdicts.unchecked:
+        notices.append(f"notice: {len(verdicts.unchecked)} finished cell(s) could not be checked for staleness and are "
+                       f"kept: {verdicts.unchecked_summary()}")
+    return set(ok) - set(verdicts.stale), verdicts.stale, notices
 
 
 def plan_run(args) -> PlannedRun:
@@ -117,8 +146,13 @@ def plan_run(args) -> PlannedRun:
     notices += [f"notice: skipping method {method}: it needs {lacking} (name it to make this an error)"
                 for method, lacking in plan.skipped_methods.items()]
     store = Store(paths.results_dir(args.results))
-    done = set() if args.rerun else {cell.key for cell in plan.cells if store.is_done(cell)}
-    run = PlannedRun(plan, store, done, [cell for cell in plan.cells if cell.key not in done], notices)
+    warning = store.scan().warning()
+    notices += [warning] if warning else []
+    done, stale = set(), {}
+    if not args.rerun:
+        done, stale, lines = finished_cells(plan.cells, store, args, data_root)
+        notices += lines
+    run = PlannedRun(plan, store, done, [cell for cell in plan.cells if cell.key not in done], notices, stale)
     if not run.pending:
         return run
 
@@ -126,7 +160,7 @@ def plan_run(args) -> PlannedRun:
                            cache_dir=paths.cache_dir(), use_cache=not args.no_cache)
     if name == "slurm":  # the device is resolved on the nodes
         request = run_slurm.request_from(args, plan_keys=[c.key for c in plan.cells], results_root=store.root,
-                                         device=device)
+                                         device=device, stale=frozenset(stale))
         run.settings = RunSettings(device=device, loader_workers=args.loader_workers, data_root=data_root.resolve(),
                                    cache_dir=settings.cache_dir.resolve(), use_cache=settings.use_cache)
         run.executor = make_executor("slurm", slurm=request)
@@ -154,7 +188,7 @@ def main(args) -> int:
         print(notice, file=sys.stderr)
     if args.dry_run:
         for cell in run.plan.cells:
-            print(f"{'done   ' if cell.key in run.done else 'pending'}  {cell.key}")
+            print(f"{'done   ' if cell.key in run.done else 'stale  ' if cell.key in run.stale else 'pending'}  {cell.key}")
         print(f"{len(run.plan.cells)} cells: {len(run.done)} done, {len(run.pending)} pending")
         if run.preparation is not None:
             print(f"{run.executor.name}: would run {run.preparation.description}")
