@@ -13,6 +13,15 @@ METRICS = {
     "auroc-worst": ("auroc_worst", True),  # min over anomaly classes (FITYMI's CIFAR-10 vs CIFAR-100)
     "auroc-classmean": ("auroc_classmean", True),  # mean over anomaly classes (CSI's AUROC)
 }
+# Record column → how tables name it; every one is a fraction shown in percent.
+LABELS = {
+    "auroc": "AUROC",
+    "aupr": "AUPR",
+    "fpr95": "FPR@95%TPR",
+    "auroc_worst": "worst-class AUROC",
+    "auroc_classmean": "class-mean AUROC",
+}
+UNIT = "%"
 
 
 def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:

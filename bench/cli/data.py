@@ -18,10 +18,10 @@ def add_parser(subparsers) -> None:
     listing = actions.add_parser("list", help="every benchmark: embedded, present, corrupt, incomplete or missing; path; size")
     listing.set_defaults(func=list_command)
     verify = actions.add_parser("verify", help="check every file's checksum (default: every dataset with data)")
-    verify.add_argument("names", nargs="*", metavar="NAME")
+    verify.add_argument("names", nargs="*", metavar="SPEC", help="datasets: names, globs or groups ('-' removes)")
     verify.set_defaults(func=verify_command)
     fetch = actions.add_parser("fetch", help="download, verify and unpack; or print the manual steps")
-    fetch.add_argument("names", nargs="+", metavar="NAME")
+    fetch.add_argument("names", nargs="+", metavar="SPEC", help="datasets: names, globs or groups ('-' removes)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
     fetch.set_defaults(func=fetch_command)
 
@@ -68,7 +68,7 @@ def verification(names: list[str], root) -> list[tuple[str, str, str]]:
             if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())
         ]
     rows = []
-    for name in names:
+    for name in registry.datasets.select(",".join(names)):
         benchmark = registry.datasets.get(name).factory()
         if benchmark.embedded:
             rows.append((benchmark.name, "embedded", ""))
@@ -105,7 +105,8 @@ def fetch_command(args) -> int:
     from bench.errors import UserError
 
     root = paths.data_root(args.data_root)
-    benchmarks = [registry.datasets.get(name).factory() for name in args.names]  # unknown names fail first
+    names = registry.datasets.select(",".join(args.names))  # unknown names fail first
+    benchmarks = [registry.datasets.get(name).factory() for name in names]
     manual = []
     for benchmark in benchmarks:
         if benchmark.embedded:
