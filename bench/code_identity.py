@@ -35,7 +35,8 @@ PLUMBING = frozenset({
 # What turns every method's scores into numbers, function by function (so that adding a table
 # label to bench.metrics, say, changes no record's identity).
 EVALUATION = ("bench.metrics:one_class_metrics", "bench.metrics:fpr_at_tpr", "bench.runner:check_scores",
-              "bench.seeding:seed_everything")
+              "bench.seeding:seed_everything", "bench.bootstrap:auroc_interval", "bench.bootstrap:resampled_aurocs",
+              "bench.bootstrap:draw_counts")
 DIGEST_LENGTH = 16
 _modules: dict[str, tuple[tuple | None, dict]] = {}  # module → (its file's signature, `_parsed`)
 
