@@ -10,6 +10,9 @@ entries into rows and columns, with a `mean` column and a `rank` column that ave
 only over the columns every row has. `render` writes it: an entry that covers fewer pairs than
 its column is marked †, one made from stale records ‡ (notes under the table say what each
 lacks or why it is stale); one seed shows no "±"; the metric and its unit head the table.
+Markdown goes through tabulate, LaTeX and HTML through pandas' Styler (`bench.formats`); CSV
+is `summary` in percent. With a reference table (`bench.reference`) the table becomes one row
+per (method, dataset) with the published value and Δ beside each entry.
 """
 
 from __future__ import annotations
@@ -52,13 +55,16 @@ def long_frame(records: Iterable[dict]) -> pd.DataFrame:
             scalars["auroc_classmean"] = float(np.mean(list(per_class.values())))
         headline = METRICS[record.get("headline", "auroc")][0]
         scalars["headline"] = scalars[headline]
+        interval = metrics.get("auroc_ci") or {}
         for metric, value in scalars.items():
             via = headline if metric == "headline" else metric
-            rows.append({**identity, "metric": metric, "value": value, "anomaly_class": None, "via": via})
+            bounds = (interval.get("low"), interval.get("high")) if via == "auroc" else (None, None)
+            rows.append({**identity, "metric": metric, "value": value, "anomaly_class": None, "via": via,
+                         "ci_low": bounds[0], "ci_high": bounds[1]})
         for anomaly_class, value in per_class.items():
             rows.append({**identity, "metric": "auroc_per_class", "value": value, "anomaly_class": anomaly_class,
-                         "via": "auroc_per_class"})
-    return pd.DataFrame(rows, columns=IDENTITY + ["key", "metric", "value", "anomaly_class", "via"])
+                         "via": "auroc_per_class", "ci_low": None, "ci_high": None})
+    return pd.DataFrame(rows, columns=IDENTITY + ["key", "metric", "value", "anomaly_class", "via", "ci_low", "ci_high"])
 
 
 def _labels(frame: pd.DataFrame, name: str, qualifiers: list[str]) -> pd.Series:
@@ -113,8 +119,8 @@ def _missing(have: set, classes: dict, seeds: set) -> str:
     return "; ".join(parts)
 
 
-SUMMARY_COLUMNS = ["method", "dataset", "metric", "mean", "std", "seeds", "classes", "pairs", "grid", "complete",
-                   "missing", "records", "stale", "stale_why"]
+SUMMARY_COLUMNS = ["method", "dataset", "metric", "mean", "std", "ci_low", "ci_high", "seeds", "classes", "pairs",
+                   "grid", "complete", "missing", "records", "stale", "stale_why"]
 
 
 def _why(keys, stale: Mapping[str, list[str]]) -> str:
@@ -128,7 +134,9 @@ def summary(frame: pd.DataFrame, metric: str, by_class: bool = False, stale: Sta
     `seeds`, `classes`, `pairs` (class, seed) it has, `grid` (classes × seeds of its column),
     `complete`, `missing` (what it lacks, in words); `records`, and `stale` records among them
     (those whose keys are in `stale`, a set of keys or key → reasons) with `stale_why`;
-    `metric` names the record metric (for `headline`, each dataset's own)."""
+    `metric` names the record metric (for `headline`, each dataset's own); `ci_low`, `ci_high`:
+    for AUROC, the mean over the entry's records of their 95% bootstrap interval's bounds
+    (NaN where a record has none)."""
     import pandas as pd
 
     selected = _select(frame, metric)
@@ -139,6 +147,11 @@ def summary(frame: pd.DataFrame, metric: str, by_class: bool = False, stale: Sta
     selected["stale"] = selected.key.isin(set(stale))
     seeds = selected.groupby(by + ["seed"], as_index=False).agg(value=("value", "mean"))
     out = seeds.groupby(by, as_index=False).agg(mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique"))
+    bounds = selected.astype({"ci_low": float, "ci_high": float}).groupby(by, as_index=False).agg(
+        ci_low=("ci_low", lambda v: v.mean() if v.notna().all() else np.nan),
+        ci_high=("ci_high", lambda v: v.mean() if v.notna().all() else np.nan),
+    )
+    out = out.merge(bounds, on=by)
     column_keys = by[1:]
     grids = {}
     for column, group in selected.groupby(column_keys):
@@ -214,7 +227,7 @@ def leaderboard(frame: pd.DataFrame, metric: str, by_class: bool = False, stale:
 
 
 # -- rendering ---------------------------------------------------------------------------------
-def metric_caption(board: Leaderboard) -> str:
+def metric_caption(board: Leaderboard, ci: bool = False) -> str:
     """The metric, its unit and how entries aggregate, in one line."""
     column, higher_is_better = METRICS[board.metric]
     if column == "headline":
@@ -228,17 +241,24 @@ def metric_caption(board: Leaderboard) -> str:
         label = LABELS.get(column, column)
     seeds = sorted(set(board.tidy.seeds))
     spread = "one seed, no spread shown" if seeds == [1] else "± std over seeds where an entry has several"
-    return (f"{label}, in {UNIT} ({'higher' if higher_is_better else 'lower'} is better): per entry the mean over "
-            f"normal classes, then the mean over seeds ({spread})")
+    caption = (f"{label}, in {UNIT} ({'higher' if higher_is_better else 'lower'} is better): per entry the mean over "
+               f"normal classes, then the mean over seeds ({spread})")
+    if ci:
+        caption += ("; [low, high]: the mean over the entry's cells of their 95% stratified bootstrap interval of "
+                    "AUROC (1,000 resamples of the test images; AUROC entries only)")
+    return caption
 
 
-def entry_text(entry: dict | None) -> str:
-    """`99.1 ± 0.3` (several seeds), `99.1` (one), `—` (none); then † and ‡ marks."""
+def entry_text(entry: dict | None, ci: bool = False) -> str:
+    """`99.1 ± 0.3` (several seeds), `99.1` (one), `—` (none); with `ci`, the bootstrap
+    interval `[98.7, 99.5]` where the entry has one; then † and ‡ marks."""
     if entry is None:
         return "—"
     text = f"{100 * entry['mean']:.1f}"
     if entry["seeds"] > 1:
         text += f" ± {100 * entry['std']:.1f}"
+    if ci and not np.isnan(entry.get("ci_low", np.nan)):
+        text += f" [{100 * entry['ci_low']:.1f}, {100 * entry['ci_high']:.1f}]"
     return text + (INCOMPLETE if not entry["complete"] else "") + (STALE if entry["stale"] else "")
 
 
@@ -267,37 +287,71 @@ def notes(board: Leaderboard) -> list[str]:
     return lines
 
 
-def shown_table(board: Leaderboard) -> pd.DataFrame:
+def shown_table(board: Leaderboard, ci: bool = False) -> pd.DataFrame:
     """The leaderboard as text cells: entries, `mean` (over columns) and `rank`."""
     import pandas as pd
 
     shown = pd.DataFrame(index=board.values.index)
     for column in board.columns:
-        shown[column] = [entry_text(board.entry(row, column)) for row in board.values.index]
+        shown[column] = [entry_text(board.entry(row, column), ci) for row in board.values.index]
     shown["mean"] = [("—" if pd.isna(v) else f"{100 * v:.1f}") for v in board.values[("mean", "mean")]]
     shown["rank"] = [("—" if pd.isna(v) else f"{v:.2f}") for v in board.values[("rank", "mean")]]
     shown.index.name = "method"
     return shown
 
 
-def render(frame: pd.DataFrame, metric: str, fmt: str, by_class: bool = False, stale: Stale = ()) -> str:
-    """The leaderboard as markdown, LaTeX or HTML (values in %, marks and notes), or CSV
-    (`summary`'s tidy rows with coverage); "" when no record has this metric."""
+def percent_csv(tidy: pd.DataFrame) -> str:
+    """`summary`'s rows as CSV, values in percent (`unit` says so)."""
+    out = tidy.copy()
+    for column in ("mean", "std", "ci_low", "ci_high"):
+        out[column] = (100 * out[column].astype(float)).round(4)
+    out.insert(out.columns.get_loc("mean"), "unit", UNIT)
+    return out.drop(columns=[c for c in ("column",) if c in out.columns]).to_csv(index=False)
+
+
+def _numbers(board: Leaderboard) -> pd.DataFrame:
+    """The values bold and underline go by: each column's entries as shown (percent, one
+    decimal), the `mean` column, and `rank`."""
+    import pandas as pd
+
+    numbers = pd.DataFrame(index=board.values.index)
+    for column in board.columns:
+        numbers[column] = (100 * board.values[(column, "mean")]).round(1)
+    numbers["mean"] = (100 * board.values[("mean", "mean")]).round(1)
+    numbers["rank"] = board.values[("rank", "mean")].round(2)
+    return numbers
+
+
+def render(frame: pd.DataFrame, metric: str, fmt: str, by_class: bool = False, stale: Stale = (), *,
+           ci: bool = False, reference: list | None = None) -> str:
+    """The leaderboard as markdown, LaTeX or HTML (values in %, marks and notes, with `ci` the
+    bootstrap intervals), or CSV (`summary`'s tidy rows in percent, with coverage); with
+    `reference` (`bench.reference.Published` rows), the comparison with published numbers
+    instead. "" when nothing has this metric."""
+    if reference is not None:
+        from bench.comparison import render_comparison
+
+        return render_comparison(frame, metric, fmt, reference, stale=stale, ci=ci)
     if fmt == "csv":
         tidy = summary(frame, metric, by_class, stale)
-        return "" if tidy.empty else tidy.to_csv(index=False)
+        return "" if tidy.empty else percent_csv(tidy)
     board = leaderboard(frame, metric, by_class, stale)
     if board.empty:
         return ""
-    shown = shown_table(board)
-    caption, lines = metric_caption(board), notes(board)
-    if fmt == "html":
-        items = "".join(f"<li>{line.strip()}</li>" for line in lines)
-        return f"<p>{caption}</p>\n{shown.to_html()}\n" + (f"<ul>{items}</ul>\n" if items else "")
+    shown = shown_table(board, ci)
+    caption, lines = metric_caption(board, ci), notes(board)
+    higher = [METRICS[metric][1]] * (len(board.columns) + 1) + [False]
+    if fmt in ("latex", "html"):
+        from bench import formats
+
+        table = shown.reset_index()
+        if fmt == "latex":
+            return formats.to_latex(table, _numbers(board), higher, caption=caption, label=f"tab:nearbench-{metric}",
+                                    notes=lines)
+        return formats.to_html(table, _numbers(board), higher, caption=caption, table_id=f"leaderboard-{metric}",
+                               notes=lines)
     from tabulate import tabulate
 
-    tablefmt = {"markdown": "github", "latex": "latex_booktabs"}[fmt]
-    body = tabulate(shown, headers="keys", tablefmt=tablefmt, disable_numparse=True,
+    body = tabulate(shown, headers="keys", tablefmt="github", disable_numparse=True,
                     colalign=("left",) + ("right",) * len(shown.columns))
-    comment = "% " if fmt == "latex" else ""
-    return "\n".join([comment + caption, body, *(comment + line for line in lines)])
+    return "\n".join([caption, body, *lines])

@@ -113,7 +113,8 @@ def test_csv_is_tidy_numbers_with_coverage(records):
     records = records + [make_record("partial", "d1", 0, 0, 0.5)]
     frame = pd.read_csv(StringIO(render(long_frame(records), "auroc", "csv"))).set_index(["method", "dataset"])
     assert set(frame.columns) >= {"metric", "mean", "std", "seeds", "classes", "pairs", "grid", "complete", "missing"}
-    assert frame.loc[("good", "d1"), "mean"] == pytest.approx(0.9)
+    assert frame.loc[("good", "d1"), "mean"] == pytest.approx(90)  # percent
+    assert frame.loc[("good", "d1"), "unit"] == "%"
     assert frame.loc[("good", "d1"), ["pairs", "grid", "complete"]].tolist() == [4, 4, True]
     assert frame.loc[("partial", "d1"), ["pairs", "grid", "complete"]].tolist() == [1, 4, False]
     assert frame.loc[("partial", "d1"), "missing"] == "class 1; seed 1"

@@ -18,6 +18,12 @@ marks:
      (a note under the table says what it lacks)
   ‡  the entry holds stale records: made from other data or code than today's
      (`bench run` runs them again; records that cannot be checked here are noted)
+  *  (--reference) a published value not verified in the paper or the authors' repository
+
+examples:
+  bench table --reference paper                 our numbers beside the published ones, with Δ
+  bench table --ci --stats --cd-diagram cd.pdf  bootstrap intervals; Friedman/Nemenyi and a CD diagram
+  bench table --format latex > table.tex        booktabs, best bold, second underlined, caption and label
 """
 
 
@@ -45,6 +51,17 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--profile", help="only records of this profile")
     parser.add_argument("--data-root", help="where today's data is, to find stale records "
                         "(default: $BENCH_DATA or ~/.cache/nearbench/data)")
+    parser.add_argument("--reference", metavar="paper|FILE.csv",
+                        help="one row per (method, dataset) with the published value and Δ = ours − paper; published "
+                        "pairs without records too (paper: the packaged published numbers; or a CSV of your own)")
+    parser.add_argument("--ci", action="store_true",
+                        help="show each AUROC entry's 95%% stratified bootstrap interval (the mean over its cells' "
+                        "intervals, stored in the records)")
+    parser.add_argument("--stats", action="store_true",
+                        help="under the table: Friedman's test over (dataset, normal class) blocks and Nemenyi's "
+                        "post-hoc test (average ranks, critical difference, pairs that differ)")
+    parser.add_argument("--cd-diagram", metavar="FILE", help="with --stats: write the critical-difference diagram "
+                        "(.png, .pdf or .svg)")
     parser.set_defaults(func=main)
 
 
@@ -62,6 +79,33 @@ def selected_records(records: list[dict], args) -> list[dict]:
     ]
 
 
+def selected_reference(args) -> list | None:
+    """The published rows `--reference` names, filtered by `--methods` and `--datasets`."""
+    if not args.reference:
+        return None
+    from bench.reference import load
+
+    rows = load(args.reference)
+    methods = set(registry.methods.match(args.methods, {r.method for r in rows})) if args.methods else None
+    datasets = set(registry.datasets.match(args.datasets, {r.dataset for r in rows})) if args.datasets else None
+    return [r for r in rows if (methods is None or r.method in methods) and (datasets is None or r.dataset in datasets)]
+
+
+def statistics(frame, args) -> str:
+    """The significance lines (and the diagram written to --cd-diagram)."""
+    from bench.errors import UserError
+    from bench.stats import compare
+
+    comparison = compare(frame, args.metric)
+    if args.cd_diagram:
+        try:
+            comparison.diagram(args.cd_diagram)
+        except (OSError, ValueError) as error:
+            raise UserError(f"--cd-diagram {args.cd_diagram}: cannot write it ({error}); give a .png, .pdf or .svg "
+                            "path in a folder that exists") from None
+    return "\n".join(comparison.lines())
+
+
 def main(args) -> int:
     from bench.errors import UserError
     from bench.records import FAILED
@@ -69,19 +113,29 @@ def main(args) -> int:
     from bench.store import Store
     from bench.table import long_frame, render
 
+    if args.cd_diagram and not args.stats:
+        raise UserError("--cd-diagram draws what --stats computes: add --stats")
+    if args.reference and args.per_class:
+        raise UserError("--reference compares per dataset, as papers publish: drop --per-class")
+    reference = selected_reference(args)
     store = Store(paths.results_dir(args.results))
     scan = store.scan()
     warning = scan.warning()
     if warning:
         print(warning, file=sys.stderr)
-    if not scan.records:
+    if not scan.records and reference is None:
         raise UserError(f"no records under {store.root}: run `bench run` first, or point --results at them")
     records = selected_records(scan.records, args)
     verdicts = check_records(records, data_root=paths.data_root(args.data_root), cache_dir=paths.cache_dir())
-    text = render(long_frame(records), args.metric, args.format, by_class=args.per_class, stale=verdicts.stale)
+    frame = long_frame(records)
+    text = render(frame, args.metric, args.format, by_class=args.per_class, stale=verdicts.stale, ci=args.ci,
+                  reference=reference)
     if not text:
         raise UserError("no successful records match these filters")
+    stats = statistics(frame, args) if args.stats else None
     print(text)
+    if stats:
+        print(stats, file=sys.stdout if args.format == "markdown" else sys.stderr)  # keeps a CSV or LaTeX file clean
     failed = sum(record["status"] == FAILED for record in records)
     if failed:
         print(f"({failed} failed cell(s) left out; `bench run` retries them)", file=sys.stderr)
