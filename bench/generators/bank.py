@@ -6,7 +6,8 @@ identity: the training images' content key (`bench.images`: another image change
 generator's name and resolved hyper-parameters (their hash is in the file name), the seed and
 stream, and N; the folder is named after the image set's name, for people to find. Beside each
 `.npy` lie a PNG grid of its first images for a person to look at and a JSON file saying
-how it was made (identity, generator losses, seconds). Parallel workers asking for the same
+how it was made (identity, generator losses, seconds), and a grid of the real training
+images at the bank's size (`.real.png`, for `bench report`). Parallel workers asking for the same
 bank wait on a file lock instead of training twice.
 
 The *stream* separates banks that must differ even under one seed: the near-distribution
@@ -107,10 +108,19 @@ def fake_bank(images: ImageSet, request: BankRequest, ctx: RunContext) -> tuple[
                 pass  # unreadable: made again and replaced
         bank, report = make_bank(images, request, ctx)
         write_grid(bank, path.with_suffix(".png"))
+        write_grid(as_bank(images, bank.shape[1:3]), path.with_suffix(".real.png"))  # the real images beside them
         write_json(path.with_suffix(".json"), {**request.identity(images), **report})
         with atomic_write(path) as handle:
             np.save(handle, bank)
     return bank, path
+
+
+def as_bank(images: ImageSet, size: tuple[int, int], limit: int = 256) -> np.ndarray:
+    """The first `limit` images as a bank would hold them: uint8 N×H×W×3 at `size` (H, W)."""
+    from PIL import Image
+
+    pictures = (images[i].convert("RGB").resize(size[::-1], Image.BILINEAR) for i in range(min(limit, len(images))))
+    return np.stack([np.asarray(picture, dtype=np.uint8) for picture in pictures])
 
 
 def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256) -> None:
