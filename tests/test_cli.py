@@ -22,7 +22,8 @@ def test_run_then_table(results):
     assert len(records) == 8
     record = records[0]
     assert record["status"] == "ok"
-    assert set(record["metrics"]) == {"auroc", "aupr", "fpr95", "auroc_per_class"}
+    assert set(record["metrics"]) == {"auroc", "auroc_ci", "aupr", "fpr95", "auroc_per_class"}
+    assert record["metrics"]["auroc_ci"]["low"] <= record["metrics"]["auroc"] <= record["metrics"]["auroc_ci"]["high"]
     assert len(record["metrics"]["auroc_per_class"]) == 9
     assert set(record["timings"]) == {"data_s", "fit_s", "score_s", "total_s"}
     assert record["sizes"]["train"] > 0 and record["sizes"]["test"] > record["sizes"]["train"]
@@ -247,3 +248,23 @@ def test_a_resolution_below_what_the_networks_take_is_refused_at_plan_time(resul
         status, out, err = run_cli("run", *argv, "--classes", "0", "--results", str(results))
         assert status == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert not results.exists()
+
+
+def test_show_prints_the_parameters_of_a_cell_or_a_label(results):
+    run_cli("run", "--methods", "dn2", "--datasets", "digits", "--classes", "3", "--quiet", "--results", str(results),
+            "--set", "dn2.k=3")
+    (record,) = Store(results).records()
+    key, method_hash = record["cell"]["key"], record["cell"]["method_hash"]
+    status, out, err = run_cli("show", key, "--results", str(results))
+    assert status == 0, err
+    assert f"cell        {key}" in out and '"k": 3' in out and "status      ok" in out and "fingerprint" in out
+    status, out, _ = run_cli("show", f"dn2@smoke#{method_hash[:6]}", "--results", str(results))
+    assert status == 0 and f"dn2@smoke#{method_hash[:6]} (1 record(s): classes 3; seeds 0)" in out and '"k": 3' in out
+    status, out, _ = run_cli("show", "dn2@paper", "--results", str(results))
+    assert status == 0 and "no record under the results root" in out and '"backbone": "resnet152"' in out
+    status, out, _ = run_cli("show", "digits", "--results", str(results))
+    assert status == 0 and '"test_fraction": 0.5' in out
+    status, _, err = run_cli("show", "dn2@smoke#ffffff", "--results", str(results))
+    assert status == 2 and "no record of dn2@smoke#ffffff" in err
+    status, _, err = run_cli("show", "digits/dn2/nothing/c0-s0", "--results", str(results))
+    assert status == 2 and "no record with this key" in err

@@ -180,36 +180,51 @@ def plan_run(args) -> PlannedRun:
     return run
 
 
-def main(args) -> int:
+def execute(args, out=None):
+    """Plan, then run (or with `--dry-run` only list) the sweep; notices and listings go to
+    stderr, the outcome's lines to `out`. Returns (the planned run, its Summary — None when
+    nothing ran). KeyboardInterrupt passes through."""
     from bench.executors.drive import Summary, run_sweep
 
+    out = out or sys.stdout
     run = plan_run(args)
     for notice in run.notices:
         print(notice, file=sys.stderr)
     if args.dry_run:
         for cell in run.plan.cells:
-            print(f"{'done   ' if cell.key in run.done else 'stale  ' if cell.key in run.stale else 'pending'}  {cell.key}")
-        print(f"{len(run.plan.cells)} cells: {len(run.done)} done, {len(run.pending)} pending")
+            print(f"{'done   ' if cell.key in run.done else 'stale  ' if cell.key in run.stale else 'pending'}  {cell.key}",
+                  file=out)
+        print(f"{len(run.plan.cells)} cells: {len(run.done)} done, {len(run.pending)} pending", file=out)
         if run.preparation is not None:
-            print(f"{run.executor.name}: would run {run.preparation.description}")
-        return 0
+            print(f"{run.executor.name}: would run {run.preparation.description}", file=out)
+        return run, None
     if not run.pending:
-        print(Summary(skipped=len(run.done)).line(run.store))
-        return 0
+        print(Summary(skipped=len(run.done)).line(run.store), file=out)
+        return run, None
     if not run.preparation.cells:
-        print(run.preparation.description)
-        return 0
+        print(run.preparation.description, file=out)
+        return run, None
     if run.executor.wait and not args.quiet:
         print(f"{run.executor.name}: {run.preparation.description}", file=sys.stderr)
     try:
         summary = run_sweep(run.preparation.cells, run.executor, run.store, run.settings,
                             skipped=len(run.done), progress=not args.quiet)
-    except KeyboardInterrupt:
-        print(f"bench run: {run.executor.interrupted()}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupted:
+        interrupted.explanation = run.executor.interrupted()  # what happens to the sweep's cells
+        raise
     if summary.submitted:
-        print(f"{run.executor.name}: submitted {run.preparation.description}")
-        print("\n".join(summary.submitted))
-        return 0
-    print(summary.line(run.store))
-    return 1 if summary.failed else 0
+        print(f"{run.executor.name}: submitted {run.preparation.description}", file=out)
+        print("\n".join(summary.submitted), file=out)
+    else:
+        print(summary.line(run.store), file=out)
+    return run, summary
+
+
+def main(args) -> int:
+    try:
+        run, summary = execute(args)
+    except KeyboardInterrupt as interrupted:
+        explanation = getattr(interrupted, "explanation", "interrupted; finished cells keep their records")
+        print(f"bench run: {explanation}", file=sys.stderr)
+        return 130
+    return 1 if summary is not None and summary.failed else 0
