@@ -73,3 +73,21 @@ def test_readme_plugin_conformance_example_runs(tmp_path):
     assert f"{len(METHOD_CHECKS) + len(DATASET_CHECKS)} passed" in result.stdout
     assert "test_my_method[mean-distance-check_obvious_anomaly_scores_higher] PASSED" in result.stdout
     assert "test_my_dataset[noise-vs-stripes-check_train_holds_no_anomalous_test_image] PASSED" in result.stdout
+
+
+def test_the_reproduce_fitymi_commands_are_valid_command_lines():
+    """Every `bench` command of the README's FITYMI recipe parses (its names resolve too)."""
+    import shlex
+
+    from bench.cli import build_parser
+    from bench.plan import select
+
+    section = README.split("## Reproduce FITYMI", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#")[0].split(">")[0].strip()  # comments and redirections are the shell's
+                for block in re.findall(r"```bash\n(.+?)```", section, flags=re.S)
+                for line in block.replace("\\\n", " ").splitlines() if line.strip().startswith("bench ")]
+    assert {shlex.split(c)[1] for c in commands} >= {"prepare", "run", "status", "table", "report"}
+    for command in commands:
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        if args.command in ("run", "prepare"):
+            select(args.methods, args.datasets, profile=args.profile)
