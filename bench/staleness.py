@@ -98,9 +98,8 @@ def check_records(
 ) -> Verdicts:
     """Which successful `records` are stale, and why (failed records are not checked).
 
-    Today's fingerprints are made under `data_root` with the caches under `cache_dir` (a
-    dataset built from generated fakes reads its cached bank); `progress` wraps the loop over
-    the distinct splits, each made once."""
+    Today's fingerprints are made under `data_root` with the caches under `cache_dir`, each
+    split once (records of one split share it); `progress` wraps the loop over the records."""
     today = _Today(RunContext(data_root=Path(data_root), cache_dir=cache_dir, use_cache=use_cache))
     verdicts = Verdicts()
     ok = [(Cell.from_dict(r["cell"]), r) for r in records if r.get("status") == OK]

@@ -106,7 +106,8 @@ def test_changed_mvtec_images_are_stale_and_run_again(tmp_path):
     status, _, err = run_cli(*args[:-1], str(tmp_path / "uncached"), "--no-cache")
     assert status == 0, err
     assert new == pytest.approx(next(iter(aurocs(tmp_path / "uncached").values()))) and new != old
-    assert "‡" not in run_cli("table", "--results", str(results), "--data-root", str(data))[1]
+    table = run_cli("table", "--results", str(results), "--data-root", str(data))[1]
+    assert "‡" not in table and re.search(rf"\| dn2 +\| +{100 * new:.1f} \|", table), table
 
 
 def test_records_of_the_old_schema_are_stale(results):
