@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.context import RunContext
+from bench.digest import digest
 from bench.images import ImageSet
 from bench.params import HasParams, parameter_defaults
 
@@ -40,6 +41,20 @@ class OneClassSplit:
             raise ValueError("anomaly_class must be empty exactly for the normal test images")
         if self.is_anomaly.all() or not self.is_anomaly.any():
             raise ValueError("the test set needs both normal and anomalous images")
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Hex SHA-256 of the split's data: the content keys of the training and test images,
+        the ground truth (`anomaly_class`, which also says which test images are normal) and
+        the normal class's name; None when an image set has no key."""
+        if self.train.key is None or self.test.key is None:
+            return None
+        return digest({
+            "train": self.train.key,
+            "test": self.test.key,
+            "anomaly_class": digest(self.anomaly_class.tolist()),
+            "class_name": self.class_name,
+        })
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -99,6 +114,15 @@ class Benchmark(HasParams):
         without building its split (None: unknown until the cell runs). The planner uses it
         to check inputs sliced per class, such as `fitymi-bank`'s fake file."""
         return None
+
+    def fingerprint(self, normal_class: int, ctx: RunContext, split: OneClassSplit | None = None) -> str | None:
+        """What identifies the data of `normal_class`'s split: records carry it, and a record
+        whose fingerprint differs from today's is stale. The default is the split's own
+        (`OneClassSplit.fingerprint`, made from the images' content), `split` when given, else
+        a split made now. A dataset whose split is expensive to make again (one that trains a
+        generator) may derive it from what determines the split instead; then it must give the
+        same value with or without `split`."""
+        return (split if split is not None else self.split(normal_class, ctx)).fingerprint
 
     def class_names(self, root: Path) -> tuple[str, ...]:
         """The names of the normal classes. Datasets whose names ship with their data read

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.atomic import umask
+
 SOURCE_DIR = Path(__file__).resolve().parent.parent  # the checkout, or a snapshot's root
 MARKER = "nearbench-code.json"
 PACKAGES = ("bench", "bench.methods", "bench.datasets")
@@ -96,6 +98,7 @@ def snapshot(parent: Path, state: CodeState) -> tuple[Path, CodeState]:
     with the snapshot's code state."""
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=parent))
+    os.chmod(staging, 0o777 & ~umask())  # mkdtemp's 0700 would hide the code from a group sharing the results
     try:
         dirs = package_dirs()
         shutil.copytree(dirs["bench"], staging / "bench", ignore=IGNORED)

@@ -68,6 +68,13 @@ class Detector(HasParams):
         against the data of the selected normal `classes` of `benchmark` (a fake bank long
         enough for each class); raise ValueError naming the fix. The default checks nothing."""
 
+    @classmethod
+    def generators_used(cls, params: Mapping[str, Any]) -> tuple:
+        """The registry entries (`bench.generators.generators.get(name)`) of the fake
+        generators these hyper-parameters train on: their code is part of a record's code
+        identity (`bench.code_identity`)."""
+        return ()
+
 
 def validate_method_class(name: str, cls: type) -> None:
     """Registration-time checks: a Detector with smoke and paper profiles of real parameters."""

@@ -1,9 +1,10 @@
 """Frozen backbone features of image sets, cached on disk.
 
 Features are cached as `.npy` under `<cache>/features/`, keyed by the backbone, its weights
-(and the seed, for random weights), the transform, and the image set's key. Several methods
-of one sweep on one backbone therefore run the network once per image set. Image sets
-without a key, and runs without a cache (`--no-cache`), are never cached.
+(and the seed, for random weights), the transform, and the image set's key — derived from the
+images' content (`bench.images`), so a changed image never gets another image's features.
+Several methods of one sweep on one backbone therefore run the network once per image set.
+Image sets without a key, and runs without a cache (`--no-cache`), are never cached.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bench.loading import run_network
 from bench.notices import discarded
 from bench.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: image-set keys from content
 
 
 @dataclass(frozen=True)

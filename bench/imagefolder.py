@@ -46,9 +46,8 @@ def read_image_folder(folder: Path, what: str) -> ImageFolder:
         raise UserError(f"{what}: {folder} has no class subfolder; expected {LAYOUT}") from None
     if not samples:
         raise UserError(f"{what}: no image files under {folder}; expected {LAYOUT}")
-    key = f"imagefolder:{folder.resolve()}:{len(samples)}"
     return ImageFolder(
-        images=FileImages([Path(path) for path, _ in samples], key=key),
+        images=FileImages([Path(path) for path, _ in samples], name=f"imagefolder/{folder.name}"),
         labels=np.array([label for _, label in samples], dtype=np.int64),
         classes=tuple(classes),
     )

@@ -43,7 +43,7 @@ import pkgutil
 import re
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from bench.errors import UserError
@@ -53,12 +53,15 @@ ALL = "all"
 
 @dataclass(frozen=True)
 class Entry:
-    """A registered plug-in: its public name, the class that builds it, and how it is listed."""
+    """A registered plug-in: its public name, the class that builds it, and how it is listed;
+    `distribution` is (name, version) of the installed distribution whose entry point
+    brought it, None for built-ins and plug-ins registered otherwise."""
 
     name: str
     factory: type
     groups: tuple[str, ...]
     description: str
+    distribution: tuple[str, str] | None = None
 
 
 def natural_key(name: str) -> list:
@@ -177,9 +180,14 @@ class Registry:
 
     def _load_plugin(self, entry_point) -> None:
         try:
+            before = set(self._entries)
             loaded = entry_point.load()
             if isinstance(loaded, type) and not any(e.factory is loaded for e in self._entries.values()):
                 self.register(entry_point.name, groups=getattr(loaded, "groups", ()))(loaded)
+            dist = getattr(entry_point, "dist", None)
+            if dist is not None:  # what the entry point's module registered comes from its distribution
+                for name in set(self._entries) - before:
+                    self._entries[name] = replace(self._entries[name], distribution=(dist.name, dist.version))
         except Exception as error:  # a broken plug-in must not take the harness down
             warnings.warn(
                 f"skipping {self.kind} plug-in {entry_point.name!r} ({entry_point.value}): "
@@ -276,6 +284,41 @@ class Registry:
         if not chosen:
             raise UserError(f"{spec!r} selects no {self.kind}")
         return list(chosen)
+
+    def match(self, spec: str, names: Iterable[str]) -> list[str]:
+        """The `names` (those of records, say, which may include plug-ins no longer installed)
+        that a spec selects, with `select`'s rules: groups, globs, exact names (aliases
+        resolved), a leading `-` removes. An exact name that is neither among `names` nor
+        registered is a UserError with the closest names; a spec may select none of `names`.
+
+        >>> methods.match("all,-pyod-*", ["dn2", "pyod-knn", "gone-plugin"])
+        ['dn2']
+        >>> methods.match("gone-*", ["dn2", "gone-plugin"])
+        ['gone-plugin']
+        """
+        names = list(dict.fromkeys(names))
+        groups = self.groups()
+        chosen: dict[str, None] = {}
+        tokens = [token.strip() for token in spec.split(",") if token.strip()]
+        if not tokens:
+            raise UserError(f"no {self.kind} named: give names, globs or groups (bench list {self.kind}s)")
+        for token in tokens:
+            remove = token.startswith("-")
+            token = token[1:] if remove else token
+            if token in groups:
+                selected = [name for name in names if name in groups[token]]
+            elif any(char in token for char in "*?["):
+                selected = [name for name in names if fnmatch.fnmatchcase(name, token)]
+            elif token in names:
+                selected = [token]
+            else:
+                selected = [self.get(token).name]  # an alias, or a UserError naming the closest
+            for name in selected:
+                if remove:
+                    chosen.pop(name, None)
+                else:
+                    chosen[name] = None
+        return [name for name in chosen if name in names]
 
     def _expand(self, token: str, groups: dict[str, list[str]]) -> list[str]:
         if token in groups:

@@ -7,7 +7,9 @@ fake-trained method learned from): file, SHA-256, generator, config hash, stream
 when measured, the bank's fake-quality figures.
 A cell that raises, or whose scores are not one finite number per test image, becomes a
 failed record carrying the error; the sweep goes on. A full or read-only disk is not the
-cell's failure: that error propagates, and the sweep stops.
+cell's failure: that error propagates, and the sweep stops. A successful record names its data
+(`data`: the split's fingerprint and its image sets' content keys) and its code (`code`:
+`bench.code_identity`), so that it can be found stale when either changes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from bench import registry
 from bench.cell import Cell
+from bench.code_identity import code_identity
 from bench.metrics import one_class_metrics
 from bench.places import storage_failure
 from bench.provenance import provenance
@@ -52,6 +55,12 @@ def run_cell(cell: Cell, settings: RunSettings) -> dict:
         record["sizes"] = split.sizes
         if "test_fakes" in split.metadata:
             record["test_fakes"] = split.metadata["test_fakes"]
+        record["data"] = {
+            "fingerprint": benchmark.fingerprint(cell.normal_class, ctx, split),
+            "train": split.train.key,
+            "test": split.test.key,
+        }
+        record["code"] = code_identity(cell.method, cell.method_params)
         timings["data_s"] = time.perf_counter() - start
 
         mark = time.perf_counter()

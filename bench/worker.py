@@ -42,16 +42,20 @@ class CellWorker:
 
     Each cell runs under its claim (`bench.claims`): a cell another process is running is
     left to it, and one that has a successful record by the time the claim is taken is not
-    run again (unless `rerun`); both return an `elsewhere` outcome instead of a record."""
+    run again (unless `rerun`, or its key is in `stale`: the record was found stale when the
+    sweep was planned); both return an `elsewhere` outcome instead of a record."""
 
-    def __init__(self, results_root: Path, settings: RunSettings, *, rerun: bool = False):
+    def __init__(self, results_root: Path, settings: RunSettings, *, rerun: bool = False,
+                 stale: frozenset = frozenset()):
         self.results_root = Path(results_root)
         self.settings = settings
         self.rerun = rerun
+        self.stale = frozenset(stale)
         self._placed: RunSettings | None = None
 
     def __getstate__(self):
-        return {"results_root": self.results_root, "settings": self.settings, "rerun": self.rerun, "_placed": None}
+        return {"results_root": self.results_root, "settings": self.settings, "rerun": self.rerun, "stale": self.stale,
+                "_placed": None}
 
     @property
     def placed(self) -> RunSettings:
@@ -64,7 +68,7 @@ class CellWorker:
         with claimed(self.results_root, cell.key) as mine:
             if not mine:
                 return elsewhere(cell, "another process is running it")
-            if not self.rerun and store.is_done(cell):
+            if not (self.rerun or cell.key in self.stale) and store.is_done(cell):
                 return elsewhere(cell, "another process has just run it")
             settings = self.placed
             record = run_cell(cell, settings)

@@ -69,12 +69,12 @@ def main() -> int:
         raise SystemExit("csi_throughput.py needs a CUDA GPU")
 
     pixels = np.random.default_rng(0).integers(0, 256, size=(args.images, 32, 32, 3), dtype=np.uint8)
-    images = ArrayImages(pixels, key=None)
+    images = ArrayImages(pixels)
     params = {**CSI.profiles["paper"], "ood_samples": 1}
     scratch = tempfile.mkdtemp(prefix="csi-checkpoints-")
     ctx = RunContext(seed=0, device="cuda", loader_workers=args.loader_workers, checkpoint_dir=Path(scratch))
     seed_everything(0)
-    CSI(**{**params, "epochs": 1}).fit(images.subset(range(1024), key=None), ctx)  # warm-up
+    CSI(**{**params, "epochs": 1}).fit(images.subset(range(1024)), ctx)  # warm-up
     times = {}
     for epochs in (1, 2):
         seed_everything(0)

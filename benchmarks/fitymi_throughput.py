@@ -101,7 +101,7 @@ def bare_epoch_seconds(images, fakes, params: dict, device: str, workers: int, w
     model = torch.nn.Sequential(vit, head).to(device).train()
     optimizer = torch.optim.SGD(trainable, lr=params["lr"], momentum=params["momentum"], weight_decay=5e-5)
     labels = np.r_[np.zeros(len(images)), np.ones(len(fakes))]
-    data = TransformedImages(ConcatImages([images, ArrayImages(fakes)], key=None),
+    data = TransformedImages(ConcatImages([images, ArrayImages(fakes)]),
                              train_transform(params["image_size"], params["resize"]), labels)
     loader = DataLoader(data, batch_size=params["batch_size"], shuffle=True, num_workers=workers,
                         persistent_workers=workers > 0, pin_memory=device.startswith("cuda"))
@@ -127,7 +127,7 @@ def fine_tuning(profile: str, device: str, n: int, workers: int, wait) -> dict:
     params = {**FITYMIBank.profiles[profile], "weights": "random"}  # throughput does not depend on the weights
     size = 32 if profile == "paper" else 8
     rng = np.random.default_rng(0)
-    images = ArrayImages(rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), key=None)
+    images = ArrayImages(rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8))
     fakes = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
     scratch = Path(tempfile.mkdtemp(prefix="fitymi-bench-"))
     np.save(scratch / "bank.npy", fakes)

@@ -40,13 +40,13 @@ def main() -> int:
         raise SystemExit("paper_throughput.py needs a CUDA GPU")
 
     pixels = np.random.default_rng(0).integers(0, 256, size=(args.images, 32, 32, 3), dtype=np.uint8)
-    images = ArrayImages(pixels, key=None)
+    images = ArrayImages(pixels)
     figures = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "images": args.images}
     for workers in args.loader_workers:
         ctx = RunContext(seed=0, device="cuda", loader_workers=workers)
         for cls in [{"panda": PANDA, "msc": MSC}[name] for name in args.methods]:
             params = {**cls.profiles["paper"], "weights": "random"}
-            cls(**{**params, "epochs": 1}).fit(images.subset(range(256), key=None), ctx)  # warm-up: CUDA, cuDNN
+            cls(**{**params, "epochs": 1}).fit(images.subset(range(256)), ctx)  # warm-up: CUDA, cuDNN
             times = {}
             for epochs in (1, 2):
                 seed_everything(0)
@@ -56,7 +56,7 @@ def main() -> int:
             figures[f"{cls.__name__.lower()}_train_images_per_s_workers{workers}"] = round(args.images / (times[2] - times[1]), 1)
         spec = FeatureSpec("resnet152", "random", 224, 256)
         extractor = FeatureExtractor(spec, ctx, batch_size=64)
-        extractor(images.subset(range(64), key=None))  # build and warm up
+        extractor(images.subset(range(64)))  # build and warm up
         figures[f"dn2_extract_images_per_s_workers{workers}"] = round(args.images / cuda_seconds(lambda: extractor(images)), 1)
     figures["cudnn_benchmark"] = args.cudnn_benchmark
     name = "paper_throughput_cudnn_benchmark" if args.cudnn_benchmark else "paper_throughput"

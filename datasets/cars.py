@@ -123,7 +123,7 @@ class StanfordCars(Benchmark):
         test_paths, test_labels = [p for p, k in zip(test_paths, keep) if k], test_labels[keep]
         return one_vs_rest(
             FileImages([p for p, label in zip(train_paths, train_labels) if label == normal_class],
-                       key=f"stanford-cars/train/c{normal_class}"),
-            FileImages(test_paths, key=f"stanford-cars/test/{self.test_classes}"),
+                       name=f"stanford-cars/train/c{normal_class}"),
+            FileImages(test_paths, name=f"stanford-cars/test/{self.test_classes}"),
             test_labels, normal_class, self.class_names(root),
         )

@@ -76,8 +76,8 @@ class CIFAR(Benchmark):
         test_images, test_fine, _ = load_cifar(self, root, train=False)
         train_labels, test_labels = self.labels(train_fine), self.labels(test_fine)
         return one_vs_rest(
-            ArrayImages(train_images[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
-            ArrayImages(test_images, key=f"{self.name}/test"),
+            ArrayImages(train_images[train_labels == normal_class], name=f"{self.name}/train/c{normal_class}"),
+            ArrayImages(test_images, name=f"{self.name}/test"),
             test_labels, normal_class, self.classes,
         )
 
@@ -175,8 +175,8 @@ class CIFAR10VsCIFAR100(Benchmark):
         normal = normal_images[normal_labels == normal_class]
         n_normal = len(normal)
         return OneClassSplit(
-            train=ArrayImages(train_images[train_labels == normal_class], key=f"cifar10/train/c{normal_class}"),
-            test=ArrayImages(np.concatenate([normal, far_images]), key=f"cifar10-vs-cifar100/test/c{normal_class}"),
+            train=ArrayImages(train_images[train_labels == normal_class], name=f"cifar10/train/c{normal_class}"),
+            test=ArrayImages(np.concatenate([normal, far_images]), name=f"cifar10-vs-cifar100/test/c{normal_class}"),
             is_anomaly=np.arange(n_normal + len(far_images)) >= n_normal,
             anomaly_class=np.concatenate([np.full(n_normal, NORMAL), np.asarray(fine_names)[fine]]),
             class_name=self.classes[normal_class],

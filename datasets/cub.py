@@ -134,11 +134,11 @@ class CUB200(Benchmark):
             raise UserError(f"dataset cub200: the three tables in {folder} list different image ids")
         ids = sorted(paths)
         test_ids = [i for i in ids if not training[i] and labels[i] < (self.test_classes or len(self.classes))]
-        test = FileImages([folder / "images" / paths[i] for i in test_ids], key=f"cub200/test/{self.test_classes}")
+        test = FileImages([folder / "images" / paths[i] for i in test_ids], name=f"cub200/test/{self.test_classes}")
         test_labels = np.array([labels[i] for i in test_ids], dtype=np.int64)
         if self.normal_species is None:
             train = [folder / "images" / paths[i] for i in ids if training[i] and labels[i] == normal_class]
-            return one_vs_rest(FileImages(train, key=f"cub200/train/c{normal_class}"), test, test_labels,
+            return one_vs_rest(FileImages(train, name=f"cub200/train/c{normal_class}"), test, test_labels,
                                normal_class, self.class_names(root))
         if normal_class != 0:
             raise UserError(f"cub200 with normal_species={self.normal_species} has one normal class, 0")
@@ -146,7 +146,7 @@ class CUB200(Benchmark):
         train = [folder / "images" / paths[i] for i in ids if training[i] and labels[i] < grouped]
         is_anomaly = test_labels >= grouped
         return OneClassSplit(
-            train=FileImages(train, key=f"cub200/train/first{grouped}"),
+            train=FileImages(train, name=f"cub200/train/first{grouped}"),
             test=test,
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, np.asarray(self.species_names(root))[test_labels], NORMAL),

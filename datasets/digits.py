@@ -76,7 +76,7 @@ class Digits(Benchmark):
         tag = f"digits/f{self.test_fraction}-s{self.split_seed}"
         everything = ArrayImages(images)
         return one_vs_rest(
-            everything.subset(train, key=f"{tag}/train/c{normal_class}"),
-            everything.subset(test, key=f"{tag}/test"),
+            everything.subset(train, name=f"{tag}/train/c{normal_class}"),
+            everything.subset(test, name=f"{tag}/test"),
             labels[test], normal_class, self.classes,
         )

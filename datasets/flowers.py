@@ -77,7 +77,7 @@ class Flowers102(Benchmark):
             train_files += [f for f, label in zip(files, labels) if label == normal_class]
         test_files, test_labels = self._split_files(root, "test")
         return one_vs_rest(
-            FileImages(train_files, key=f"flowers102/{'+'.join(self.train_splits)}/c{normal_class}"),
-            FileImages(test_files, key="flowers102/test"),
+            FileImages(train_files, name=f"flowers102/{'+'.join(self.train_splits)}/c{normal_class}"),
+            FileImages(test_files, name="flowers102/test"),
             test_labels, normal_class, self.class_names(root),
         )

@@ -63,8 +63,8 @@ class IdxDataset(Benchmark):
         test = loader(str(root), train=False, download=False)
         train_labels = train.targets.numpy()
         return one_vs_rest(
-            ArrayImages(train.data.numpy()[train_labels == normal_class], key=f"{self.name}/train/c{normal_class}"),
-            ArrayImages(test.data.numpy(), key=f"{self.name}/test"),
+            ArrayImages(train.data.numpy()[train_labels == normal_class], name=f"{self.name}/train/c{normal_class}"),
+            ArrayImages(test.data.numpy(), name=f"{self.name}/test"),
             test.targets.numpy(), normal_class, self.classes,
         )
 

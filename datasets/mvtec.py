@@ -107,8 +107,8 @@ class MVTecAD(Benchmark):
         labels = test.label.to_numpy()
         is_anomaly = labels != "good"
         return OneClassSplit(
-            train=FileImages(train.image_path, key=f"mvtec/{category}/train"),
-            test=FileImages(test.image_path, key=f"mvtec/{category}/test"),
+            train=FileImages(train.image_path, name=f"mvtec/{category}/train"),
+            test=FileImages(test.image_path, name=f"mvtec/{category}/test"),
             is_anomaly=is_anomaly,
             anomaly_class=np.where(is_anomaly, labels, NORMAL),
             class_name=category,

@@ -117,8 +117,8 @@ class FakesNearSet(Benchmark):
 
     def split(self, normal_class: int, ctx: RunContext) -> OneClassSplit:
         real = self.based().split(normal_class, ctx)
-        normal = real.test.subset(np.flatnonzero(~real.is_anomaly), key=None)
-        anomalies = real.test.subset(np.flatnonzero(real.is_anomaly), key=None)
+        normal = real.test.subset(np.flatnonzero(~real.is_anomaly))
+        anomalies = real.test.subset(np.flatnonzero(real.is_anomaly))
         if self.bank_path is not None:
             fakes, origin = self.file_fakes(normal_class, len(normal), ctx)
         else:
@@ -128,12 +128,11 @@ class FakesNearSet(Benchmark):
             fakes, origin = bank, provenance(path, request.following(real.train))
         fakes = self.as_test_images(fakes, normal)
         is_anomaly = np.arange(len(normal) + len(fakes)) >= len(normal)
-        fakes_id = origin.get("sha256") or digest(origin, 16)  # an uncached bank: its full description
-        key = None if real.test.key is None else f"{self.name}/{real.test.key}/c{normal_class}/{fakes_id}"
+        name = f"{self.name}/test/c{normal_class}"
         if isinstance(normal, ArrayImages) and normal.array.shape[1:] == fakes.array.shape[1:]:
-            test = ArrayImages(np.concatenate([normal.array, fakes.array]), key=key)  # one array, as D's own
+            test = ArrayImages(np.concatenate([normal.array, fakes.array]), name=name)  # one array, as D's own
         else:
-            test = ConcatImages([normal, fakes], key=key)
+            test = ConcatImages([normal, fakes], name=name)
         return OneClassSplit(
             train=real.train,
             test=test,
@@ -142,6 +141,32 @@ class FakesNearSet(Benchmark):
             class_name=real.class_name,
             metadata={**real.metadata, "test_fakes": origin},
         )
+
+    def fingerprint(self, normal_class: int, ctx: RunContext, split: OneClassSplit | None = None) -> str | None:
+        """Made from what determines the split, so that checking a record never trains a
+        generator: D's split (its own fingerprint), the number of held-out normal images, and
+        the fakes — a file's SHA-256 and slice, or the bank's identity (generator, parameters,
+        seed, stream, size, training images' content) and the generator's code. The same with
+        or without `split`."""
+        from bench.code_identity import plugin_identity
+        from bench.digest import file_digest
+        from bench.generators import generators
+
+        based = self.based()
+        real = based.split(normal_class, ctx)
+        base = based.fingerprint(normal_class, ctx, real)
+        if base is None:
+            return None
+        n = int((~real.is_anomaly).sum())
+        if self.bank_path is not None:
+            path = Path(self.bank_path).expanduser()
+            path = path if path.is_absolute() else Path(ctx.data_root) / path
+            fakes = {"file": file_digest(path) if path.exists() else None, "slice": [normal_class * n, n]}
+        else:
+            request = self.bank_request(n, ctx.profile).following(real.train)
+            entry = generators.get(self.generator)
+            fakes = {"bank": request.identity(real.train), "generator": plugin_identity(entry.factory, entry.distribution)}
+        return digest({"base": base, "fakes": fakes, "image_size": self.base.image_size, "name": self.name})
 
     def file_fakes(self, normal_class: int, n: int, ctx: RunContext) -> tuple[np.ndarray, dict]:
         from bench.digest import file_digest

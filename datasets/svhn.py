@@ -53,7 +53,7 @@ class SVHN(Benchmark):
         train_images, train_labels = self._load(root, "train")
         test_images, test_labels = self._load(root, "test")
         return one_vs_rest(
-            ArrayImages(np.ascontiguousarray(train_images[train_labels == normal_class]), key=f"svhn/train/c{normal_class}"),
-            ArrayImages(np.ascontiguousarray(test_images), key="svhn/test"),
+            ArrayImages(np.ascontiguousarray(train_images[train_labels == normal_class]), name=f"svhn/train/c{normal_class}"),
+            ArrayImages(np.ascontiguousarray(test_images), name="svhn/test"),
             test_labels, normal_class, self.classes,
         )

@@ -74,7 +74,7 @@ class WBC(Benchmark):
         test = np.setdiff1d(np.arange(len(paths)), train)
         tag = f"wbc/f{self.train_fraction}-s{self.split_seed}/c{normal_class}"
         return one_vs_rest(
-            FileImages([paths[i] for i in train], key=f"{tag}/train"),
-            FileImages([paths[i] for i in test], key=f"{tag}/test"),
+            FileImages([paths[i] for i in train], name=f"{tag}/train"),
+            FileImages([paths[i] for i in test], name=f"{tag}/test"),
             labels[test], normal_class, self.classes,
         )

@@ -178,7 +178,7 @@ class FakeTrainedViT(TrainedFeatureKNN):
         trainable = freeze_blocks(vit, self.frozen_blocks) + list(head.parameters())
         classifier = torch.nn.Sequential(vit, head).to(ctx.device).train()  # dropout on
         optimizer = torch.optim.SGD(trainable, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
-        images = ConcatImages([train, ArrayImages(fakes)], key=None)
+        images = ConcatImages([train, ArrayImages(fakes)])
         labels = np.r_[np.zeros(len(train), np.int64), np.ones(len(fakes), np.int64)]
         loader = image_loader(
             images, train_transform(self.image_size, self.resize), ctx,
@@ -257,6 +257,12 @@ class FITYMI(FakeTrainedViT):
         resolved = generator_params(params["generator"] or cls.default_generator,
                                     params["generator_profile"] or profile, params["generator_params"])
         return {**params, "generator_params": follow_data(resolved, dataset.image_size)}
+
+    @classmethod
+    def generators_used(cls, params: Mapping[str, Any]) -> tuple:
+        from bench.generators import generators
+
+        return (generators.get(params["generator"] or cls.default_generator),)
 
     def training_fakes(self, train: ImageSet, ctx: RunContext) -> np.ndarray:
         from bench.generators import generator_params

@@ -221,7 +221,7 @@ class PANDAEWC(PANDA):
             except UserError:
                 pass  # a damaged cache entry is recomputed and replaced
         chosen = np.sort(np.random.default_rng(0).permutation(len(folder.labels))[: self.fisher_samples])
-        fisher = fisher_diagonal(classifier, folder.images.subset(chosen, key=None), folder.labels[chosen],
+        fisher = fisher_diagonal(classifier, folder.images.subset(chosen), folder.labels[chosen],
                                  shapes, transform, ctx)
         if path is not None:
             with atomic_write(path) as handle:

@@ -57,6 +57,54 @@ def results(tmp_path):
 
 
 @pytest.fixture
+def shared_tmp():
+    """A temporary folder other users can enter (pytest's own are private to their owner)."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-shared-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def as_another_user(function):
+    """`function()` run in a forked child as the user `nobody` (its groups dropped); returns
+    its result. Skips the test unless this process is root (only root can become another
+    user)."""
+    import os
+    import pickle
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("acting as another user needs root")
+    nobody = pwd.getpwnam("nobody")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: become nobody, run, send the result back, never return into pytest
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            payload = pickle.dumps((True, function()))
+        except BaseException as error:  # noqa: BLE001 - reported to the parent
+            payload = pickle.dumps((False, f"{type(error).__name__}: {error}"))
+        with os.fdopen(write, "wb") as out:
+            out.write(payload)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as incoming:
+        data = incoming.read()
+    os.waitpid(pid, 0)
+    succeeded, value = pickle.loads(data)
+    assert succeeded, f"as user nobody: {value}"
+    return value
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

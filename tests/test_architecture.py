@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRY_POINTS = ("bench", "bench.__main__")  # the facade and `python -m bench`: they sit on top of everything
+# the facade, its Python API and `python -m bench`: they sit on top of everything
+ENTRY_POINTS = ("bench", "bench.api", "bench.__main__")
 
 
 def source_modules() -> dict[str, Path]:

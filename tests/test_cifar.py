@@ -12,6 +12,7 @@ from bench import registry
 from bench.context import RunContext
 from bench.datafiles import Archive, safe_extract
 from bench.errors import UserError
+from bench.images import ArrayImages
 from bench.datasets.cifar import CIFAR10_CLASSES, FINE_TO_COARSE
 from tests.conftest import run_cli
 from tests.tiny_data import checksums_of, write_cifar10, write_cifar100
@@ -33,7 +34,8 @@ def test_cifar10_one_vs_all_split(cifar10_root):
     assert split.class_name == "cat"
     assert sorted(set(split.anomaly_class[split.is_anomaly])) == sorted(set(CIFAR10_CLASSES) - {"cat"})
     assert np.asarray(split.train[0]).shape == (32, 32, 3)
-    assert split.test.key == "cifar10/test" and split.train.key == "cifar10/train/c3"
+    assert split.test.name == "cifar10/test" and split.train.name == "cifar10/train/c3"
+    assert split.train.key == ArrayImages(np.stack([np.asarray(image) for image in split.train])).key  # the pixels
 
 
 def test_cifar100_uses_the_standard_superclass_map(tmp_path, monkeypatch):

@@ -22,7 +22,9 @@ def test_run_then_table(results):
     assert len(records) == 8
     record = records[0]
     assert record["status"] == "ok"
-    assert set(record["metrics"]) == {"auroc", "aupr", "fpr95_anomaly_positive", "fpr95_normal_positive", "auroc_per_class"}
+    assert set(record["metrics"]) == {"auroc", "auroc_ci", "aupr", "fpr95_anomaly_positive", "fpr95_normal_positive",
+                                      "auroc_per_class"}
+    assert record["metrics"]["auroc_ci"]["low"] <= record["metrics"]["auroc"] <= record["metrics"]["auroc_ci"]["high"]
     assert len(record["metrics"]["auroc_per_class"]) == 9
     assert set(record["timings"]) == {"data_s", "fit_s", "score_s", "total_s"}
     assert record["sizes"]["train"] > 0 and record["sizes"]["test"] > record["sizes"]["train"]
@@ -133,10 +135,39 @@ def test_table_filters_metric_and_formats(results):
     assert status == 0 and "pyod-knn" in out and "dn2" not in out
     status, out, _ = run_cli("table", "--results", str(results), "--per-class", "--format", "latex")
     assert status == 0 and "digits:0" in out and "digits:1" in out
-    status, _, err = run_cli("table", "--results", str(results), "--methods", "zzz")
+    status, _, err = run_cli("table", "--results", str(results), "--methods", "zzz*")
     assert status == 2 and "no successful records match" in err
+    status, _, err = run_cli("table", "--results", str(results), "--methods", "dn3")
+    assert status == 2 and "unknown method 'dn3': did you mean 'dn2'" in err
     status, _, err = run_cli("table", "--results", str(results / "empty"))
     assert status == 2 and "run `bench run` first" in err
+
+
+def test_exclusions_work_in_every_command_as_in_run(results):
+    run_cli("run", *FAST, "--results", str(results))
+    status, out, _ = run_cli("table", "--results", str(results), "--methods", "all,-pyod-*")
+    assert status == 0 and "dn2" in out and "pyod-knn" not in out
+    status, out, _ = run_cli("table", "--results", str(results), "--datasets", "embedded,-digits")
+    assert status == 2
+    status, out, _ = run_cli("list", "methods", "all,-pyod-*,-fitymi*")
+    assert status == 0 and "dn2" in out and "pyod" not in out and "fitymi" not in out
+    status, out, _ = run_cli("list", "datasets", "embedded,-digits-*")
+    assert status == 0 and "digits " in out and "digits-fsde" not in out
+    status, out, _ = run_cli("data", "verify", "embedded,-digits-worst")
+    assert status == 0 and "digits-fsde: embedded" in out and "digits-worst" not in out
+
+
+def test_json_files_that_are_not_records_are_reported_never_dropped_silently(results):
+    run_cli("run", "--methods", "dn2", "--datasets", "digits", "--classes", "0", "--quiet", "--results", str(results))
+    (results / "digits" / "latin1.json").write_bytes("{'é'}".encode("latin-1"))
+    (results / "notes.json").write_text("[1, 2]")
+    (results / "digits" / "dn2" / "half.json").write_text('{"cell": {"method"')
+    for argv in (("table",), ("run", "--methods", "dn2", "--datasets", "digits", "--classes", "0", "--quiet")):
+        status, out, err = run_cli(*argv, "--results", str(results))
+        assert status == 0, err
+        assert f"warning: 3 file(s) under {results} are not readable records and were left out" in err
+        assert "latin1.json (not UTF-8 text" in err and "half.json (truncated JSON" in err and "notes.json" in err
+        assert "Traceback" not in err and ("dn2" in out or "0 done, 1 skipped" in out)
 
 
 def test_list_commands():
@@ -218,3 +249,23 @@ def test_a_resolution_below_what_the_networks_take_is_refused_at_plan_time(resul
         status, out, err = run_cli("run", *argv, "--classes", "0", "--results", str(results))
         assert status == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert not results.exists()
+
+
+def test_show_prints_the_parameters_of_a_cell_or_a_label(results):
+    run_cli("run", "--methods", "dn2", "--datasets", "digits", "--classes", "3", "--quiet", "--results", str(results),
+            "--set", "dn2.k=3")
+    (record,) = Store(results).records()
+    key, method_hash = record["cell"]["key"], record["cell"]["method_hash"]
+    status, out, err = run_cli("show", key, "--results", str(results))
+    assert status == 0, err
+    assert f"cell        {key}" in out and '"k": 3' in out and "status      ok" in out and "fingerprint" in out
+    status, out, _ = run_cli("show", f"dn2@smoke#{method_hash[:6]}", "--results", str(results))
+    assert status == 0 and f"dn2@smoke#{method_hash[:6]} (1 record(s): classes 3; seeds 0)" in out and '"k": 3' in out
+    status, out, _ = run_cli("show", "dn2@paper", "--results", str(results))
+    assert status == 0 and "no record under the results root" in out and '"backbone": "resnet152"' in out
+    status, out, _ = run_cli("show", "digits", "--results", str(results))
+    assert status == 0 and '"test_fraction": 0.5' in out
+    status, _, err = run_cli("show", "dn2@smoke#ffffff", "--results", str(results))
+    assert status == 2 and "no record of dn2@smoke#ffffff" in err
+    status, _, err = run_cli("show", "digits/dn2/nothing/c0-s0", "--results", str(results))
+    assert status == 2 and "no record with this key" in err

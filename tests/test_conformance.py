@@ -328,26 +328,36 @@ def test_generator_checks_catch_a_broken_generator():
         checks["check_sample_before_fit_raises"]()
 
 
-def with_image(images, extra, key):
-    """`images` followed by `extra`, keyed `key`."""
+def named(images, key):
+    """`images` under a key that is a name, as keys were before they came from content."""
+    from bench.images import SubsetImages
+
+    class NamedKey(SubsetImages):
+        def content_key(self):
+            return key
+
+    return NamedKey(images, np.arange(len(images)))
+
+
+def with_image(images, extra):
+    """`images` followed by `extra`, keyed as `images` was."""
     from bench.images import ConcatImages
 
-    return ConcatImages([images, extra], key=key)
+    return named(ConcatImages([images, extra]), images.key)
 
 
-def broken_digits(**changes):
-    """A digits benchmark whose split is altered by `changes(split, normal_class)`."""
+def broken(name, **changes):
+    """Dataset `name` whose split is altered by `changes(split, normal_class)`."""
     from dataclasses import replace
 
-    digits = registry.datasets.get("digits").factory
+    base = registry.datasets.get(name).factory
 
-    class Broken(digits):
-        name = "broken-digits"
-
+    class Broken(base):
         def split(self, normal_class, ctx):
             split = super().split(normal_class, ctx)
             return replace(split, **{k: f(split, normal_class) for k, f in changes.items()})
 
+    Broken.name = f"broken-{name}"
     return Broken()
 
 
@@ -355,20 +365,44 @@ def broken_digits(**changes):
     ("check_split_class_name", {"class_name": lambda split, c: f"class {c}"}, "class_names"),
     # the first anomalous test image is put among the training images
     ("check_train_holds_no_anomalous_test_image", {"train": lambda split, c: with_image(
-        split.train, split.test.subset([int(np.flatnonzero(split.is_anomaly)[0])], key=None), split.train.key)},
+        split.train, split.test.subset([int(np.flatnonzero(split.is_anomaly)[0])]))},
      "1 anomalous test image"),
     # the train set of every class is keyed without its class
-    ("check_image_set_keys", {"train": lambda split, c: split.train.subset(range(len(split.train)), key="train")},
+    ("check_image_set_keys", {"train": lambda split, c: named(split.train, "train")},
      "'train' names the train set of class 0 and the train set of class 1"),
-    ("check_image_set_keys", {"test": lambda split, c: split.test.subset(range(len(split.test)), key=split.train.key)},
+    ("check_image_set_keys", {"test": lambda split, c: named(split.test, split.train.key)},
      "one key, different images"),
 ], ids=["class_name", "leak", "train-keys", "train-vs-test-key"])
 def test_dataset_checks_catch_a_broken_split(check, changes, message):
-    bound = {c.__name__: b for c, b in dataset_checks(broken_digits(**changes), RunContext(), classes=[0, 1])}
+    bound = {c.__name__: b for c, b in dataset_checks(broken("digits", **changes), RunContext(), classes=[0, 1])}
     with pytest.raises(AssertionError, match=message):
         bound[check]()
     conforming = {c.__name__: b for c, b in dataset_checks(registry.datasets.get("digits").factory(), RunContext())}
     conforming[check]()
+
+
+@pytest.mark.parametrize("key, message", [
+    (lambda images: images.name, "now holds the bytes of .*, but the train set's key is unchanged"),
+    (lambda images: "|".join(images.files()), "key changed when the data root moved"),
+], ids=["name", "paths"])
+def test_the_changed_file_check_catches_keys_that_are_not_content(tmp_path, key, message):
+    """MVTec's train set keyed by its name, or by its files' paths: the check fails."""
+    from bench.images import FileImages
+
+    class Keyed(FileImages):
+        def content_key(self):
+            return key(self)
+
+    tiny_data.mvtec_root(tmp_path)
+    dataset = broken("mvtec", train=lambda split, c: Keyed(split.train.files(), split.train.name))
+    bound = {c.__name__: b for c, b in dataset_checks(dataset, RunContext(data_root=tmp_path), classes=[0])}
+    before = sorted((p, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file())
+    with pytest.raises(AssertionError, match=message):
+        bound["check_changed_file_changes_key"]()
+    assert sorted((p, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file()) == before  # nothing changed
+    conforming = {c.__name__: b for c, b in dataset_checks(registry.datasets.get("mvtec").factory(),
+                                                            RunContext(data_root=tmp_path), classes=[0])}
+    conforming["check_changed_file_changes_key"]()
 
 
 def test_dataset_checks_catch_a_split_with_no_anomaly_class():

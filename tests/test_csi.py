@@ -205,14 +205,14 @@ def test_every_training_image_is_used_each_epoch(split):
             return super().shifted_batch(images, augment)
 
     seed_everything(0)
-    train = split.train.subset(range(10), key=None)
+    train = split.train.subset(range(10))
     Counting(**{**SMOKE, "epochs": 1, "batch_size": 8, "ood_samples": 1}).fit(train, RunContext(seed=0))
     assert seen == [8, 2]  # the last, partial batch is kept (the reference's loader does not drop it)
 
 
 def test_scores_depend_on_batch_position_as_documented_but_not_on_the_imagenet_path(split):
-    images = split.test.subset(range(12), key=None)
-    reversed_images = split.test.subset(range(11, -1, -1), key=None)
+    images = split.test.subset(range(12))
+    reversed_images = split.test.subset(range(11, -1, -1))
     seed_everything(0)
     cifar = CSI(**{**SMOKE, "epochs": 1, "score_batch_size": 12}).fit(split.train, RunContext(seed=0))
     forward, backward = cifar.score(images, RunContext()), cifar.score(reversed_images, RunContext())

@@ -3,6 +3,8 @@ the worst-class aggregation."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 
@@ -97,8 +99,8 @@ def test_worst_class_is_the_headline_of_digits_worst(results):
         plain, worst = records[("digits", normal_class)], records[("digits-worst", normal_class)]
         assert plain["metrics"] == worst["metrics"]  # the same split and scores
         assert (plain["headline"], worst["headline"]) == ("auroc", "auroc-worst")
-    status, csv, _ = run_cli("table", "--results", str(results), "--format", "csv")
-    rows = {line.split(",")[1]: float(line.split(",")[2]) for line in csv.strip().splitlines()[1:]}
+    status, out, _ = run_cli("table", "--results", str(results), "--format", "csv")
+    rows = {row["dataset"]: float(row["mean"]) for row in csv.DictReader(io.StringIO(out))}
     expected_worst = np.mean([min(records[("digits", c)]["metrics"]["auroc_per_class"].values()) for c in (1, 8)])
     assert rows["digits-worst"] == pytest.approx(expected_worst)
     assert rows["digits"] == pytest.approx(np.mean([records[("digits", c)]["metrics"]["auroc"] for c in (1, 8)]))
@@ -115,9 +117,10 @@ def test_near_sweep_shows_every_embedded_near_set_next_to_digits(results):
     assert status == 0, err
     assert "skipping method fitymi-bank" in err and "cifar10-fsde" in err  # not named: skipped, said once
     status, table, _ = run_cli("table", "--results", str(results))
-    header = table.splitlines()[0]
+    header = next(line for line in table.splitlines() if line.startswith("| method"))
     for column in ("digits", "digits-fsde", "digits-fsgan", "digits-worst"):
         assert f" {column} " in header
-    assert {line.split("|")[1].strip() for line in table.splitlines()[2:]} == {
+    body = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert {line.split("|")[1].strip() for line in body} == {
         "dn2", "fitymi", "fitymi-dcgan", "fitymi-wgan-gp"
     }

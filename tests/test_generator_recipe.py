@@ -23,7 +23,7 @@ TINY_UNET = {"channels": (16, 32), "layers_per_block": 1, "attention": False, "b
 @pytest.fixture(scope="module")
 def sevens():
     images, labels = digit_images()
-    return ArrayImages(images[labels == 7][:40], key="test/sevens")
+    return ArrayImages(images[labels == 7][:40], name="test/sevens")
 
 
 def test_paper_profile_is_score_sdes_cifar10_ve_recipe():

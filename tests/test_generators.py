@@ -22,7 +22,7 @@ from tests.conftest import run_cli
 @pytest.fixture(scope="module")
 def threes():
     images, labels = digit_images()
-    return ArrayImages(images[labels == 3][:90], key="test/threes")
+    return ArrayImages(images[labels == 3][:90], name="test/threes")
 
 
 def trained(name, images, seed=0, **overrides):
@@ -120,8 +120,18 @@ def test_bank_is_cached_reused_and_reproducible_from_its_seed(threes, tmp_path, 
 
 
 def test_bank_of_an_unkeyed_image_set_is_not_cached(tmp_path):
+    from bench.images import ImageSet
+
     images, labels = digit_images()
-    unkeyed = ArrayImages(images[labels == 1][:20])
+
+    class Unkeyed(ImageSet):  # a plug-in's own set that cannot tell its content
+        def __len__(self):
+            return 20
+
+        def __getitem__(self, index):
+            return Image.fromarray(images[labels == 1][index])
+
+    unkeyed = Unkeyed()
     request = BankRequest("dcgan", generator_params("dcgan", "smoke", {"train_steps": 2}), n=5, seed=0)
     bank, path = fake_bank(unkeyed, request, RunContext(cache_dir=tmp_path))
     assert path is None and bank.shape == (5, 8, 8, 3) and not (tmp_path / "fakes").exists()

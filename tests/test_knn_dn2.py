@@ -37,7 +37,7 @@ def brute_force_dn2(train_features, test_features, k=2):
 def test_dn2_on_digits_equals_brute_force_knn_on_the_same_features():
     benchmark = registry.datasets.get("digits").factory()
     split = benchmark.split(4, RunContext())
-    test = split.test.subset(range(0, len(split.test), 7), key=None)
+    test = split.test.subset(range(0, len(split.test), 7))
     params = dict(registry.methods.get("dn2").factory.profiles["smoke"])
     ctx = RunContext(seed=3)
 

@@ -5,6 +5,7 @@ import pytest
 from bench import registry
 from bench.context import RunContext
 from bench.errors import UserError
+from bench.images import FileImages
 from tests.tiny_data import write_category
 
 MVTEC = registry.datasets.get("mvtec").factory
@@ -16,7 +17,8 @@ def test_split_of_one_category_reads_lazily(tmp_path):
     assert split.sizes == {"train": 5, "test": 5, "test_normal": 2, "test_anomalous": 3}
     assert sorted(split.anomaly_class[split.is_anomaly]) == ["scratch_head", "scratch_head", "thread_top"]
     assert split.train[0].mode == "RGB"  # grayscale categories come back as RGB
-    assert split.train.key == "mvtec/screw/train"
+    assert split.train.name == "mvtec/screw/train"
+    assert split.train.key == FileImages(split.train.files()).key  # the files' content, not the name
 
 
 def test_missing_category_is_reported_at_plan_time(tmp_path):

@@ -50,7 +50,7 @@ def test_ewc_penalty_is_zero_at_the_pretrained_weights_and_matches_its_formula()
 
 
 def test_fisher_is_the_mean_of_squared_batch_gradients(train):
-    images = train.subset(range(10), key=None)
+    images = train.subset(range(10))
     labels = np.arange(10) % 3
     classifier = build_classifier("resnet18", "random", seed=0)
     names = {"layer4.1.conv2.weight": None, "fc.weight": None}
@@ -149,7 +149,7 @@ def test_oe_loss_falls_and_outliers_score_higher(train, tmp_path):
 
     outliers = read_image_folder(folder, "test").images
     held_out = registry.datasets.get("digits").factory().split(1, RunContext()).test
-    normal = detector.score(held_out.subset(range(len(held_out)), key=None), RunContext())
+    normal = detector.score(held_out.subset(range(len(held_out))), RunContext())
     assert detector.score(outliers, RunContext()).mean() > np.median(normal)
 
 

@@ -20,7 +20,7 @@ SMOKE = PATCHCORE.profiles["smoke"]
 
 @pytest.fixture(scope="module")
 def train():
-    return registry.datasets.get("digits").factory().split(2, RunContext()).train.subset(range(30), key=None)
+    return registry.datasets.get("digits").factory().split(2, RunContext()).train.subset(range(30))
 
 
 def test_the_paper_bank_of_a_cifar10_class_is_29_gib():

@@ -1,5 +1,7 @@
 """The README's examples run as written, and CI runs the README's test command."""
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -34,8 +36,8 @@ def test_readme_method_and_dataset_examples_run(readme_plugins, results):
     assert status == 0, err
     assert "4 done" in out
     status, out, _ = run_cli("table", "--results", str(results), "--datasets", "noise-vs-stripes", "--format", "csv")
-    mean_distance = next(line for line in out.splitlines() if line.startswith("mean-distance"))
-    assert float(mean_distance.split(",")[2]) > 0.99  # a bright stripe is far from the mean noise image
+    rows = {row["method"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert float(rows["mean-distance"]["mean"]) > 0.99  # a bright stripe is far from the mean noise image
 
 
 def test_ci_runs_the_readme_test_command():
@@ -73,3 +75,21 @@ def test_readme_plugin_conformance_example_runs(tmp_path):
     assert "FAILED" not in result.stdout and "ERROR" not in result.stdout
     assert "test_my_method[mean-distance-check_obvious_anomaly_scores_higher] PASSED" in result.stdout
     assert "test_my_dataset[noise-vs-stripes-check_train_holds_no_anomalous_test_image] PASSED" in result.stdout
+
+
+def test_the_reproduce_fitymi_commands_are_valid_command_lines():
+    """Every `bench` command of the README's FITYMI recipe parses (its names resolve too)."""
+    import shlex
+
+    from bench.cli import build_parser
+    from bench.plan import select
+
+    section = README.split("## Reproduce FITYMI", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#")[0].split(">")[0].strip()  # comments and redirections are the shell's
+                for block in re.findall(r"```bash\n(.+?)```", section, flags=re.S)
+                for line in block.replace("\\\n", " ").splitlines() if line.strip().startswith("bench ")]
+    assert {shlex.split(c)[1] for c in commands} >= {"prepare", "run", "status", "table", "report"}
+    for command in commands:
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        if args.command in ("run", "prepare"):
+            select(args.methods, args.datasets, profile=args.profile)

@@ -51,7 +51,7 @@ def test_a_resumed_cell_with_two_loader_workers_matches_an_uninterrupted_one(dig
     """FITYMI augments in the loader processes (random crop and flip): the resumed run must
     draw the augmentations the uninterrupted one drew."""
     common = dict(seed=0, normal_class=1, cache_dir=tmp_path / "cache", loader_workers=2, checkpoint_interval_s=0)
-    train = digits_split.train.subset(range(32), key="digits/resume-test/train")
+    train = digits_split.train.subset(range(32), name="digits/resume-test/train")
     seed_everything(0)
     uninterrupted = fitymi().fit(train, RunContext(**common, checkpoint_dir=tmp_path / "a"))
 
@@ -66,7 +66,7 @@ def test_a_resumed_cell_with_two_loader_workers_matches_an_uninterrupted_one(dig
     assert len(resumed.loss_history_) == 3 and resumed.loss_history_ == uninterrupted.loss_history_
     for (name, a), b in zip(uninterrupted.network_.state_dict().items(), resumed.network_.state_dict().values()):
         assert torch.equal(a, b), name
-    test = digits_split.test.subset(range(0, len(digits_split.test), 20), key=None)
+    test = digits_split.test.subset(range(0, len(digits_split.test), 20))
     ctx = RunContext(seed=0, normal_class=1)
     assert np.array_equal(uninterrupted.score(test, ctx), resumed.score(test, ctx))
 

@@ -165,7 +165,8 @@ def test_cell_durations_are_estimated_from_earlier_successful_records(results):
     store = Store(results)
     assert estimate_cell_seconds(cells(4), store) is None
     for cell, seconds, status in zip(cells(4), (1.0, 2.0, 9.0, 50.0), ("ok", "ok", "ok", "failed")):
-        store.write({"cell": cell.to_dict(), "status": status, "timings": {"total_s": seconds}})
+        metrics = {"metrics": {"auroc": 0.9, "aupr": 0.9, "fpr95": 0.1}} if status == "ok" else {}
+        store.write({"cell": cell.to_dict(), "status": status, "timings": {"total_s": seconds}, **metrics})
     assert estimate_cell_seconds(cells(4), store) == 2.0  # the median of the successful ones
     assert estimate_cell_seconds(cells(4) + cells(1, "pyod-knn"), store) is None  # no history for pyod-knn
 

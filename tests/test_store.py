@@ -8,8 +8,12 @@ from bench.cell import Cell
 from bench.store import Store
 
 
+METRICS = {"auroc": 0.9, "aupr": 0.8, "fpr95": 0.1, "auroc_per_class": {}}
+
+
 def record_for(cell: Cell, status="ok", **extra) -> dict:
-    return {"schema": 1, "cell": cell.to_dict(), "status": status, **extra}
+    return {"schema": 2, "cell": cell.to_dict(), "status": status, **({"metrics": METRICS} if status == "ok" else {}),
+            **extra}
 
 
 CELL = Cell(method="dn2", dataset="digits", normal_class=3, seed=1, profile="smoke", method_params={"k": 2})
@@ -17,7 +21,7 @@ CELL = Cell(method="dn2", dataset="digits", normal_class=3, seed=1, profile="smo
 
 def test_write_read_and_layout(tmp_path):
     store = Store(tmp_path)
-    path = store.write(record_for(CELL, metrics={"auroc": 0.9}))
+    path = store.write(record_for(CELL))
     assert path == tmp_path / f"{CELL.key}.json"
     assert path.relative_to(tmp_path).parts[:2] == ("digits", "dn2")
     assert store.read(CELL.key)["metrics"]["auroc"] == 0.9
@@ -31,13 +35,42 @@ def test_failed_record_is_not_done(tmp_path):
     assert not store.is_done(CELL)
 
 
-def test_records_skip_temporary_and_foreign_json(tmp_path):
+def test_a_scan_names_every_json_file_that_is_not_a_record(tmp_path):
     store = Store(tmp_path)
     store.write(record_for(CELL))
-    (tmp_path / "digits" / ".half.json.123.tmp").write_text('{"cell": ')
+    (tmp_path / "digits" / ".c3-s1.json.123.tmp").write_text('{"cell": ')  # a writer's temporary: not reported
+    (tmp_path / "sweeps" / "abc").mkdir(parents=True)
+    (tmp_path / "sweeps" / "abc" / "sweep.json").write_text('{"id": "abc"}')  # SLURM bookkeeping: not reported
     (tmp_path / "notes.json").write_text('{"anything": 1}')
-    (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "truncated.json").write_text(store.path(CELL.key).read_text()[:40])
+    (tmp_path / "latin1.json").write_bytes('{"cell": "é"}'.encode("latin-1"))
+    (tmp_path / "nometrics.json").write_text(json.dumps({**record_for(CELL), "metrics": None}))
+    scan = store.scan()
+    assert [r["cell"]["key"] for r in scan.records] == [CELL.key]
+    assert {u.path.name: u.why for u in scan.unusable} == {
+        "notes.json": "not a nearbench record (no cell and status)",
+        "truncated.json": "truncated JSON (the file ends mid-record)",
+        "latin1.json": "not UTF-8 text (byte 10)",
+        "nometrics.json": "a successful record without metrics (auroc, aupr, fpr95)",
+    }
+    warning = scan.warning(shown=2)
+    assert warning.startswith(f"warning: 4 file(s) under {tmp_path} are not readable records and were left out: ")
+    assert "; and 2 more" in warning
     assert len(list(store.records())) == 1
+
+
+def test_an_unreadable_record_is_reported_not_dropped(shared_tmp):
+    from tests.conftest import as_another_user
+
+    store = Store(shared_tmp / "results")
+    store.write(record_for(CELL))
+    other = Cell(method="dn2", dataset="digits", normal_class=4, seed=1, profile="smoke")
+    os.chmod(store.write(record_for(other)), 0o600)  # another user's umask 077
+    scan = as_another_user(store.scan)
+    assert [r["cell"]["key"] for r in scan.records] == [CELL.key]
+    assert [(u.path, u.why) for u in scan.unusable] == [
+        (store.path(other.key), "permission denied: its owner can `chmod a+r` it")
+    ]
 
 
 WRITER = """

@@ -71,7 +71,7 @@ def test_score_is_minus_the_sum_of_two_independent_gaussian_log_likelihoods(fitt
     from scipy.stats import multivariate_normal
     from sklearn.decomposition import PCA
 
-    test = split.test.subset(range(40), key=None)
+    test = split.test.subset(range(40))
     cls_train, errors_train = fitted._features(split.train, RunContext(), "train")
     cls_test, errors_test = fitted._features(test, RunContext(), "test")
     assert errors_train.shape[1] == 4 - 2  # blocks 2.. of the smoke network's 4

@@ -17,7 +17,7 @@ from bench import __version__
 from bench.errors import UserError
 from bench.places import StorageFull
 
-COMMANDS = ("run", "status", "cancel", "table", "list", "data", "prepare", "fakes")
+COMMANDS = ("run", "status", "cancel", "table", "report", "show", "list", "data", "prepare", "fakes")
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bench {args.command}: interrupted; finished cells keep their records", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `bench table | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -22,14 +22,14 @@ def add_parser(subparsers) -> None:
     listing = actions.add_parser("list", help="every benchmark: embedded, present, corrupt, incomplete or missing; path; size")
     listing.set_defaults(func=list_command)
     verify = actions.add_parser("verify", help="check every file's checksum (default: every dataset with data)")
-    verify.add_argument("names", nargs="*", metavar="NAME")
+    verify.add_argument("names", nargs="*", metavar="SPEC", help="datasets: names, globs or groups ('-' removes)")
     verify.set_defaults(func=verify_command)
     clean = actions.add_parser("clean", help="delete downloaded archives of datasets whose files verify")
     clean.add_argument("names", nargs="*", metavar="NAME", help="only these datasets (default: every one)")
     clean.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
     clean.set_defaults(func=clean_command)
     fetch = actions.add_parser("fetch", help="download, verify and unpack; or print the manual steps")
-    fetch.add_argument("names", nargs="+", metavar="NAME")
+    fetch.add_argument("names", nargs="+", metavar="SPEC", help="datasets: names, globs or groups ('-' removes)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
     fetch.set_defaults(func=fetch_command)
 
@@ -103,10 +103,11 @@ def verification(names: list[str], root) -> list[tuple[str, str, str]]:
     (CIFAR-10's batches), then what makes present data unusable — a misplaced folder, an
     empty one, a missing mask (what the split will read) — and damaged derived files.
     Embedded datasets have one row with status `embedded`."""
-    benchmarks = [registry.datasets.get(name).factory() for name in names] or [
-        e.factory() for e in registry.datasets.entries()
-        if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())
-    ]
+    if names:
+        benchmarks = [registry.datasets.get(name).factory() for name in registry.datasets.select(",".join(names))]
+    else:
+        benchmarks = [e.factory() for e in registry.datasets.entries()
+                      if not e.factory().embedded and len(e.factory().missing_files(root)) < len(e.factory().data_files())]
     rows, seen = [], set()
     for benchmark in benchmarks:
         if benchmark.embedded:
@@ -183,7 +184,8 @@ def fetch_command(args) -> int:
     from bench.datafiles import fetch_benchmark, manual_steps
     from bench.errors import UserError
 
-    benchmarks = [registry.datasets.get(name).factory() for name in args.names]  # unknown names fail first
+    names = registry.datasets.select(",".join(args.names))  # unknown names fail first
+    benchmarks = [registry.datasets.get(name).factory() for name in names]
     root = data_root(args, writable=True)
     manual = []
     for benchmark in benchmarks:

@@ -135,8 +135,8 @@ def quality_of(split, request, ctx):
     test set's normal images and real anomalies)."""
     from bench.generators.quality import QualityBackbone, measure
 
-    normal = split.test.subset([i for i in range(len(split.test)) if not split.is_anomaly[i]], key=None)
-    anomalies = split.test.subset([i for i in range(len(split.test)) if split.is_anomaly[i]], key=None)
+    normal = split.test.subset([i for i in range(len(split.test)) if not split.is_anomaly[i]])
+    anomalies = split.test.subset([i for i in range(len(split.test)) if split.is_anomaly[i]])
     return lambda bank: measure(bank, split.train, ctx, backbone=QualityBackbone.for_profile(request.profile),
                                 normal_test=normal, anomalies=anomalies)
 

@@ -17,31 +17,40 @@ def add_parser(subparsers) -> None:
         "or groups.",
     )
     parser.add_argument("what", nargs="?", choices=WHAT, default="methods", help="what to list (default: methods)")
-    parser.add_argument("patterns", nargs="*", metavar="PATTERN", help="globs on names, e.g. 'pyod-*'")
+    parser.add_argument("patterns", nargs="*", metavar="SPEC",
+                        help="names, globs or groups as in `bench run`, e.g. 'pyod-*' or 'all,-pyod-*'")
     parser.add_argument("--data-root", help="where datasets live (default: $BENCH_DATA or ~/.cache/nearbench/data)")
     parser.set_defaults(func=main)
 
 
+def _selected(reg, patterns: list[str]) -> set[str]:
+    """The registered names the SPECs select (`Registry.match`); all of them without SPECs."""
+    names = reg.names()
+    return set(reg.match(",".join(patterns), names)) if patterns else set(names)
+
+
 def _matches(name: str, patterns: list[str]) -> bool:
-    return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    """Globs on a group name; a leading '-' removes."""
+    tokens = [t for p in patterns for t in p.split(",") if t.strip()]
+    keep = not tokens or any(not t.startswith("-") and fnmatch.fnmatchcase(name, t) for t in tokens) \
+        or all(t.startswith("-") for t in tokens)
+    return keep and not any(t.startswith("-") and fnmatch.fnmatchcase(name, t[1:]) for t in tokens)
 
 
 def method_rows(patterns: list[str]) -> list[list[str]]:
+    chosen = _selected(registry.methods, patterns)
     return [
         [e.name, ", ".join(e.groups) or "-", ", ".join(e.factory.profiles), e.description]
         for e in registry.methods.entries()
-        if _matches(e.name, patterns)
+        if e.name in chosen
     ]
 
 
 def generator_rows(patterns: list[str]) -> list[list[str]]:
     from bench.generators import generators
 
-    return [
-        [e.name, ", ".join(e.factory.profiles), e.description]
-        for e in generators.entries()
-        if _matches(e.name, patterns)
-    ]
+    chosen = _selected(generators, patterns)
+    return [[e.name, ", ".join(e.factory.profiles), e.description] for e in generators.entries() if e.name in chosen]
 
 
 VARIANTS_NOTE = (
@@ -57,8 +66,9 @@ def dataset_rows(patterns: list[str], data_root) -> list[list[str]]:
         for base in bases:
             variants.setdefault(base, []).append(suffix)
     rows = []
+    chosen = _selected(registry.datasets, patterns)
     for e in registry.datasets.entries():
-        if not _matches(e.name, patterns):
+        if e.name not in chosen:
             continue
         benchmark = e.factory()
         if benchmark.embedded:

@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
         help="run a sweep of (method, dataset, class, seed) cells",
         description="Run every (method, dataset, normal class, seed) cell of a sweep and write one JSON\n"
         "record per cell. Everything is checked before the first cell runs; cells with a record\n"
-        "are skipped.",
+        "are skipped, unless the record is stale (made from other data or code than today's).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -56,6 +56,9 @@ def add_parser(subparsers) -> None:
                         "auto (default): local on a multi-core CPU with many cells (or with --workers), else inline")
     parser.add_argument("--workers", type=int, default=None, help="worker processes of --executor local (default: CPU count)")
     parser.add_argument("--rerun", action="store_true", help="run cells again even when a record exists")
+    parser.add_argument("--keep-stale", action="store_true",
+                        help="keep records made from other data or code than today's instead of running their cells "
+                        "again (bench table marks them)")
     parser.add_argument("--dry-run", action="store_true", help="print the cells, marked done or pending, and run nothing")
     parser.add_argument("--strict", action="store_true", help="make missing data of datasets (and missing fake banks of methods) reached through a group an error")
     parser.add_argument("--no-cache", action="store_true", help="use no on-disk cache: backbone features, fake banks "
@@ -74,6 +77,7 @@ class PlannedRun:
     done: set[str]
     pending: list
     notices: list[str] = field(default_factory=list)
+    stale: dict = field(default_factory=dict)  # cell key → why its record is stale (it runs again)
     executor: object = None  # None when nothing is pending
     preparation: object = None
     settings: object = None
@@ -102,6 +106,31 @@ def check_places(args, data_root) -> None:
         check_folder(paths.cache_dir(), "the cache ($BENCH_CACHE)",
                      "set BENCH_CACHE to a folder you can write to, or run with --no-cache")
     check_folder(data_root, "the data root", "pass --data-root DIR (or set BENCH_DATA) naming a folder", writable=False)
+
+
+def finished_cells(cells, store, args, data_root) -> tuple[set[str], dict[str, list[str]], list[str]]:
+    """(keys of the cells whose successful record stands, stale key → reasons, notices).
+
+    A record made from other data or code than today's is stale and its cell runs again,
+    unless `--keep-stale`; records that cannot be checked here stand, with a notice."""
+    from bench.context import no_progress
+    from bench.progress import progress_bar
+    from bench.staleness import check_records
+
+    records = {cell.key: store.read(cell.key) for cell in cells}
+    ok = {key: record for key, record in records.items() if record is not None and record.get("status") == "ok"}
+    if args.keep_stale or not ok:
+        return set(ok), {}, []
+    verdicts = check_records(ok.values(), data_root=data_root, cache_dir=paths.cache_dir(), use_cache=not args.no_cache,
+                             progress=no_progress if args.quiet else progress_bar)
+    notices = []
+    if verdicts.stale:
+        notices.append(f"notice: {len(verdicts.stale)} finished cell(s) are stale and run again: "
+                       f"{verdicts.stale_summary()} (--keep-stale keeps them)")
+    if verdicts.unchecked:
+        notices.append(f"notice: {len(verdicts.unchecked)} finished cell(s) could not be checked for staleness and are "
+                       f"kept: {verdicts.unchecked_summary()}")
+    return set(ok) - set(verdicts.stale), verdicts.stale, notices
 
 
 def plan_run(args) -> PlannedRun:
@@ -133,8 +162,13 @@ def plan_run(args) -> PlannedRun:
     notices += [f"notice: skipping method {method}: it needs {lacking} (name it to make this an error)"
                 for method, lacking in plan.skipped_methods.items()]
     store = Store(paths.results_dir(args.results))
-    done = set() if args.rerun else {cell.key for cell in plan.cells if store.is_done(cell)}
-    run = PlannedRun(plan, store, done, [cell for cell in plan.cells if cell.key not in done], notices)
+    warning = store.scan().warning()
+    notices += [warning] if warning else []
+    done, stale = set(), {}
+    if not args.rerun:
+        done, stale, lines = finished_cells(plan.cells, store, args, data_root)
+        notices += lines
+    run = PlannedRun(plan, store, done, [cell for cell in plan.cells if cell.key not in done], notices, stale)
     if not run.pending:
         return run
 
@@ -142,7 +176,7 @@ def plan_run(args) -> PlannedRun:
                            cache_dir=paths.cache_dir(), use_cache=not args.no_cache)
     if name == "slurm":  # the device is resolved on the nodes
         request = run_slurm.request_from(args, plan_keys=[c.key for c in plan.cells], results_root=store.root,
-                                         device=device)
+                                         device=device, stale=frozenset(stale))
         run.settings = RunSettings(device=device, loader_workers=args.loader_workers, data_root=data_root.resolve(),
                                    cache_dir=settings.cache_dir.resolve(), use_cache=settings.use_cache)
         run.executor = make_executor("slurm", slurm=request)
@@ -178,37 +212,54 @@ def resolved_parameters(cells) -> list[str]:
     return lines
 
 
-def main(args) -> int:
+
+def execute(args, out=None):
+    """Plan, then run (or with `--dry-run` only list) the sweep; notices and listings go to
+    stderr, the outcome's lines to `out`. Returns (the planned run, its Summary — None when
+    nothing ran). KeyboardInterrupt passes through."""
     from bench.executors.drive import Summary, run_sweep
 
+    out = out or sys.stdout
     run = plan_run(args)
     for notice in run.notices:
         print(notice, file=sys.stderr)
     if args.dry_run:
         for cell in run.plan.cells:
-            print(f"{'done   ' if cell.key in run.done else 'pending'}  {cell.key}")
-        print(f"{len(run.plan.cells)} cells: {len(run.done)} done, {len(run.pending)} pending")
-        print("\n".join(resolved_parameters(run.plan.cells)))
+            print(f"{'done   ' if cell.key in run.done else 'stale  ' if cell.key in run.stale else 'pending'}  {cell.key}",
+                  file=out)
+        print(f"{len(run.plan.cells)} cells: {len(run.done)} done, {len(run.pending)} pending", file=out)
+        print("\n".join(resolved_parameters(run.plan.cells)), file=out)
         if run.preparation is not None:
-            print(f"{run.executor.name}: would run {run.preparation.description}")
-        return 0
+            print(f"{run.executor.name}: would run {run.preparation.description}", file=out)
+        return run, None
     if not run.pending:
-        print(Summary(skipped=len(run.done)).line(run.store))
-        return 0
+        print(Summary(skipped=len(run.done)).line(run.store), file=out)
+        return run, None
     if not run.preparation.cells:
-        print(run.preparation.description)
-        return 0
+        print(run.preparation.description, file=out)
+        return run, None
     if run.executor.wait and not args.quiet:
         print(f"{run.executor.name}: {run.preparation.description}", file=sys.stderr)
     try:
         summary = run_sweep(run.preparation.cells, run.executor, run.store, run.settings,
-                            skipped=len(run.done), progress=not args.quiet, rerun=args.rerun)
-    except KeyboardInterrupt:
-        print(f"bench run: {run.executor.interrupted()}", file=sys.stderr)
-        return 130
+                            skipped=len(run.done), progress=not args.quiet, rerun=args.rerun,
+                            stale=frozenset(run.stale))
+    except KeyboardInterrupt as interrupted:
+        interrupted.explanation = run.executor.interrupted()  # what happens to the sweep's cells
+        raise
     if summary.submitted:
-        print(f"{run.executor.name}: submitted {run.preparation.description}")
-        print("\n".join(summary.submitted))
-        return 0
-    print(summary.line(run.store))
-    return 1 if summary.failed else 0
+        print(f"{run.executor.name}: submitted {run.preparation.description}", file=out)
+        print("\n".join(summary.submitted), file=out)
+    else:
+        print(summary.line(run.store), file=out)
+    return run, summary
+
+
+def main(args) -> int:
+    try:
+        run, summary = execute(args)
+    except KeyboardInterrupt as interrupted:
+        explanation = getattr(interrupted, "explanation", "interrupted; finished cells keep their records")
+        print(f"bench run: {explanation}", file=sys.stderr)
+        return 130
+    return 1 if summary is not None and summary.failed else 0

@@ -47,7 +47,7 @@ def given(args) -> list[str]:
     return (["--cluster"] if args.cluster else []) + named + flags
 
 
-def request_from(args, *, plan_keys: list[str], results_root, device: str):
+def request_from(args, *, plan_keys: list[str], results_root, device: str, stale: frozenset = frozenset()):
     """The SLURM request of a `bench run`: the command line's options over the --cluster
     profile's (or the `default` profile's), checked."""
     import shlex
@@ -66,5 +66,6 @@ def request_from(args, *, plan_keys: list[str], results_root, device: str):
         device=device,
         allow_dirty=args.allow_dirty,
         rerun=args.rerun,
+        stale=stale,
         wait=args.wait,
     )

@@ -46,6 +46,7 @@ def run_sweep(
     skipped: int = 0,
     progress: bool = True,
     rerun: bool = False,
+    stale: frozenset = frozenset(),
     worker: CellWorker | None = None,
 ) -> Summary:
     """Run `cells` (already prepared by `executor`) with `worker` (default: a `CellWorker`
@@ -58,7 +59,7 @@ def run_sweep(
     summary = Summary(skipped=skipped)
     start = time.perf_counter()
     try:
-        handles = executor.submit(cells, worker or CellWorker(store.root, settings, rerun=rerun))
+        handles = executor.submit(cells, worker or CellWorker(store.root, settings, rerun=rerun, stale=stale))
         if not executor.wait:
             summary.submitted = executor.submitted()
             return summary

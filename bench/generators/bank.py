@@ -2,10 +2,12 @@
 
 A bank is uint8 `N×H×W×3` (FITYMI's released layout). `fake_bank` trains the generator on
 the class's images and samples it — or loads the bank a previous call made with the same
-identity: the image set's key (dataset, split and class), the generator's name and resolved
-hyper-parameters (their hash is in the file name), the seed and stream, and N. Beside each
+identity: the training images' content key (`bench.images`: another image changes it), the
+generator's name and resolved hyper-parameters (their hash is in the file name), the seed and
+stream, and N; the folder is named after the image set's name, for people to find. Beside each
 `.npy` lie a PNG grid of real training images beside its first fakes for a person to look at
-(captioned when it comes from a `smoke` profile) and a JSON file saying how it was made
+(captioned when it comes from a `smoke` profile), a grid of the real training images alone at
+the bank's size (`.real.png`, for `bench report`) and a JSON file saying how it was made
 (identity, profile, generator losses, seconds, the file's SHA-256 and, when asked for, its
 fake-quality figures: `bench.generators.quality`). Parallel workers — or SLURM tasks on a
 shared filesystem — asking for the same bank wait on a file lock instead of training twice.
@@ -91,8 +93,9 @@ class BankRequest:
         return digest(self.identity(images), 12)
 
     def path(self, folder: Path, images: ImageSet) -> Path:
-        """The bank's file under the fake-bank cache `folder`."""
-        subfolder = re.sub(r"[^A-Za-z0-9._-]+", "_", str(images.key))
+        """The bank's file under the fake-bank cache `folder` (in a folder named after the
+        images' name; the identity, content key included, is in the file name's digest)."""
+        subfolder = re.sub(r"[^A-Za-z0-9._-]+", "_", images.name or "unnamed")
         return Path(folder) / subfolder / f"{self.name}-{self.digest(images)}-{self.stream}-s{self.seed}-n{self.n}.npy"
 
 
@@ -137,10 +140,10 @@ def fake_bank(
         if bank is None:
             checkpoints = Path(folder).parent / "checkpoints" / "fakes" / path.stem
             bank, report = make_bank(images, request, replace(ctx, checkpoint_dir=checkpoints))
-            real = np.stack([np.asarray(images[i].convert("RGB").resize(bank.shape[2:0:-1])) for i in
-                             range(min(len(images), GRID_REAL))])
-            write_grid(bank, path.with_suffix(".png"), real=real,
+            real = as_bank(images, bank.shape[1:3])
+            write_grid(bank, path.with_suffix(".png"), real=real[:GRID_REAL],
                        caption=SMOKE_CAPTION if request.profile == SMOKE else None)
+            write_grid(real, path.with_suffix(".real.png"), title="real training images")
             with atomic_write(path) as handle:
                 np.save(handle, bank)
             write_json(path.with_suffix(".json"), {
@@ -166,6 +169,15 @@ def load_cached_bank(path: Path, n: int) -> np.ndarray | None:
         discarded(path, str(error).splitlines()[0][:160] if str(error) else type(error).__name__)
         return None
     return bank
+
+
+def as_bank(images: ImageSet, size: tuple[int, int], limit: int = 256) -> np.ndarray:
+    """The first `limit` images as a bank would hold them: uint8 N×H×W×3 at `size` (H, W)."""
+    from PIL import Image
+
+    pictures = (images[i].convert("RGB").resize(size[::-1], Image.BILINEAR) for i in range(min(limit, len(images))))
+    return np.stack([np.asarray(picture, dtype=np.uint8) for picture in pictures])
+
 
 
 def bank_info(path: Path) -> dict:
@@ -201,11 +213,11 @@ GRID_REAL = 32  # real images shown beside the fakes
 
 
 def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256, *, real: np.ndarray | None = None,
-               caption: str | None = None) -> None:
+               caption: str | None = None, title: str = "fakes") -> None:
     """A PNG for a person to judge the fakes: the first `limit` images of a bank tiled `columns`
     wide, 1 px apart; with `real` (uint8 M×H×W×3, the bank's size), real images in a block
     above them, split from the fakes by a black bar; with `caption`, a line of text on top
-    (a smoke bank says so)."""
+    (a smoke bank says so); without `real`, `title` names the images."""
     from PIL import Image, ImageDraw
 
     height, width = bank.shape[1:3]
@@ -217,7 +229,7 @@ def write_grid(bank: np.ndarray, path: Path, columns: int = 16, limit: int = 256
     scale = max(1, 1024 // grid.shape[1])  # 8×8 digits are unreadable at their own size
     picture = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
     labels = [caption] if caption else []
-    labels.append("top: real training images; below: fakes" if real is not None and len(real) else "fakes")
+    labels.append("top: real training images; below: fakes" if real is not None and len(real) else title)
     band = Image.new("RGB", (picture.width, 14 * len(labels) + 4), (255, 255, 255))
     draw = ImageDraw.Draw(band)
     for row, text in enumerate(labels):

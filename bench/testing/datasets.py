@@ -8,7 +8,11 @@ compare images by pixel content (the SHA-256 of `np.asarray(image)`, its shape a
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -139,6 +143,78 @@ def check_image_set_keys(case: DatasetCase) -> None:
     assert not clashes, f"{case.name}: one key, different images: {'; '.join(clashes)}"
 
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem
+        shutil.copy2(source, target)
+
+
+def _mirror(root: Path, into: Path) -> None:
+    """`root`'s tree under `into`: every file a hard link to the original where both lie on one
+    filesystem, else a copy. (Not symbolic links: some loaders, anomalib's among them, refuse
+    files that resolve outside their folder.)"""
+    for folder, _, names in os.walk(root, followlinks=True):
+        target = into / Path(folder).relative_to(root)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            _link_or_copy(Path(folder, name).resolve(), target / name)
+
+
+def _keys(case: DatasetCase, c: int, root: Path) -> dict[str, str | None] | Exception:
+    try:
+        split = case.benchmark.split(c, replace(case.ctx, normal_class=c, data_root=root))
+    except Exception as error:  # a dataset that verifies its files refuses the changed one
+        return error
+    return {"train": split.train.key, "test": split.test.key}
+
+
+def check_changed_file_changes_key(case: DatasetCase) -> None:
+    """Keys of file-backed image sets come from the files' content, not their names or place:
+    the split made from a mirror of the data root (hard links to its files, in a temporary
+    folder) has the same keys, and one whose first training (then test) file is replaced by
+    another image's bytes has a different key for that set (or is refused, for a dataset that
+    verifies its files). Nothing under the data root is changed. Sets held in memory are not
+    concerned."""
+    c = case.classes[0]
+    split, root = case.split(c), Path(case.ctx.data_root).resolve()
+    roles = {"train": split.train, "test": split.test}
+    files = {role: [f for f in images.files() if Path(f).resolve().is_relative_to(root)] for role, images in roles.items()}
+    if not any(files.values()):
+        return
+    every = [f for role in roles for f in files[role]]
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as temporary:
+        mirror = Path(temporary) / "data"
+        _mirror(root, mirror)
+        same = _keys(case, c, mirror)
+        assert not isinstance(same, Exception), f"{case.name}: class {c}: split of a mirrored data root failed: {same!r}"
+        for role, images in roles.items():
+            assert same[role] == images.key, (
+                f"{case.name}: class {c}: the {role} key changed when the data root moved (same files, other "
+                "place): keys must come from content only"
+            )
+        for role in roles:
+            if not files[role]:
+                continue
+            target = Path(files[role][0]).resolve()
+            donors = [Path(f).resolve() for f in every if Path(f).resolve().read_bytes() != target.read_bytes()]
+            if not donors:
+                continue
+            changed = mirror / target.relative_to(root)
+            changed.unlink()  # a new file: the original, linked, keeps its bytes
+            changed.write_bytes(donors[0].read_bytes())
+            after = _keys(case, c, mirror)
+            changed.unlink()
+            _link_or_copy(target, changed)
+            if isinstance(after, Exception):
+                continue
+            assert after[role] != same[role], (
+                f"{case.name}: class {c}: {target.relative_to(root)} now holds the bytes of "
+                f"{donors[0].relative_to(root)}, but the {role} set's key is unchanged: a cache would return the "
+                "features of the old image"
+            )
+
+
 DATASET_CHECKS = (
     check_split_has_training_images,
     check_split_test_has_normal_and_anomalous,
@@ -146,6 +222,7 @@ DATASET_CHECKS = (
     check_split_class_name,
     check_train_holds_no_anomalous_test_image,
     check_image_set_keys,
+    check_changed_file_changes_key,
 )
 
 

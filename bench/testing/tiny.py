@@ -34,10 +34,10 @@ def tiny_digits(normal: int = 0, n_train: int = 30, n_test: int = 10, n_noise: i
     normals = np.flatnonzero(labels == normal)
     others = np.flatnonzero(labels == (normal + 1) % 10)
     noise = np.random.default_rng(0).integers(0, 256, size=(n_noise, *images.shape[1:]), dtype=np.uint8)
-    train = ArrayImages(images[normals[:n_train]], key=None)
+    train = ArrayImages(images[normals[:n_train]])
     held_out = normals[n_train : n_train + n_test]
     test = ConcatImages(
-        [ArrayImages(images[held_out]), ArrayImages(images[others[:n_test]]), ArrayImages(noise)], key=None
+        [ArrayImages(images[held_out]), ArrayImages(images[others[:n_test]]), ArrayImages(noise)]
     )
     kind = np.array([NORMAL] * n_test + [ANOMALY] * n_test + [OBVIOUS] * n_noise)
     return TinyData(train, test, kind)

@@ -55,6 +55,7 @@ class SlurmRequest:
     device: str = "auto"
     allow_dirty: bool = False
     rerun: bool = False
+    stale: frozenset = frozenset()  # keys of cells whose records are stale: their tasks run them again
     wait: bool = False
 
 
@@ -227,7 +228,7 @@ class SlurmExecutor(Executor):
         chunks = [queued.tasks[i : i + queued.max_array] for i in range(0, len(queued.tasks), queued.max_array)]
         for number, chunk in enumerate(chunks, 1):
             try:
-                jobs = backend.map_array(SlurmTask(worker, rerun=self.request.rerun), chunk)
+                jobs = backend.map_array(SlurmTask(worker, rerun=self.request.rerun, stale=self.request.stale), chunk)
             except Exception as error:
                 self.sweep.save()
                 queued_so_far = f"; queued so far: {', '.join(submission.arrays)} (`bench cancel {self.sweep.id}`)" if submission.arrays else ""

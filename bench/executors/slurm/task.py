@@ -4,7 +4,8 @@ cell ends, so a task that dies keeps what it finished.
 A task is checkpointable (submitit's requeue mechanism). When SLURM warns of the time limit
 or of preemption (SIGUSR2, `--signal`), submitit pickles the task — with the set of cells it
 has finished — and requeues it; the requeued task skips those cells and (unless it reruns
-them) every cell that already has a successful record, so it runs only its unfinished ones.
+them, or they were stale when submitted) every cell that already has a successful record, so
+it runs only its unfinished ones.
 The cell that was running when the warning came starts again (trained methods resume from
 their own checkpoints). After `--requeues` timeouts submitit stops requeueing: the running cell gets a
 failed record saying so and the task ends, leaving the rest without records.
@@ -44,19 +45,22 @@ class SlurmTask(Checkpointable):
     """`task(cells)` runs the cells in order with `worker`. Each array task unpickles its own
     copy; on requeue, `checkpoint(cells)` resubmits that copy with what it has finished."""
 
-    def __init__(self, worker: CellWorker, *, rerun: bool = False):
+    def __init__(self, worker: CellWorker, *, rerun: bool = False, stale: frozenset = frozenset()):
         self.worker = worker
         self.rerun = rerun  # run cells that have a successful record too (`bench run --rerun`)
+        self.stale = stale  # keys of cells whose record was stale at submission: run them too
         self.finished: set[str] = set()  # keys of the cells this task has run, whatever their status
 
     def __call__(self, cells: Sequence[Cell]) -> dict[str, int]:
         limit_threads(allocated_cpus())
         worker = self.worker
-        if self.rerun and not worker.rerun:  # --rerun: the worker must not skip done cells either
+        if (self.rerun and not worker.rerun) or not self.stale <= worker.stale:  # nor must the worker skip them
             worker = copy.copy(worker)
-            worker.rerun = True
+            worker.rerun = worker.rerun or self.rerun
+            worker.stale = worker.stale | self.stale
         store = Store(worker.results_root)
-        todo = [cell for cell in cells if cell.key not in self.finished and (self.rerun or not store.is_done(cell))]
+        todo = [cell for cell in cells if cell.key not in self.finished
+                and (self.rerun or cell.key in self.stale or not store.is_done(cell))]
         restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
         log(
             f"task of {len(cells)} cells: {len(cells) - len(todo)} already done, {len(todo)} to run "
