@@ -5,7 +5,7 @@ A near set's split trains one generator per normal class and caches its bank
 same executors as cells (inline, a local pool, SLURM job arrays): each job is a `Cell` whose
 `method` is `SPLIT` — the dataset, class, profile and dataset parameters of the cells that
 will use the split — run by `SplitWorker` instead of `bench.worker.CellWorker`. Its record
-(written to `<cache>/fakes/builds/`, never among the results) says what the split holds
+(`kind` "split", written to `<cache>/fakes/builds/`, never among the results) says what the split holds
 (`test_fakes`: the bank, its SHA-256 and fake quality) or why it failed. Cells that find a
 bank being built by another process wait on its lock instead of training a second
 generator.
@@ -43,7 +43,7 @@ def split_jobs(dataset: str, params: dict, classes: list[int], profile: str, cla
 def build_split(cell: Cell, settings: RunSettings) -> dict:
     """Build the split of `cell` (caching what it makes) and return the job's record."""
     ctx = settings.context(cell)
-    record = {"schema": SCHEMA, "cell": cell.to_dict(), "started_at": utc_now()}
+    record = {"schema": SCHEMA, "kind": "split", "cell": cell.to_dict(), "started_at": utc_now()}
     start = time.perf_counter()
     try:
         seed_everything(cell.seed)

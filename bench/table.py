@@ -47,7 +47,7 @@ def long_frame(records: Iterable[dict]) -> pd.DataFrame:
         cell, metrics = record["cell"], record["metrics"]
         identity = {name: cell.get(name, "") for name in IDENTITY}
         identity["class_name"] = str(identity["class_name"] or identity["normal_class"])
-        identity["key"] = cell["key"]
+        identity["key"] = cell.get("key", "")
         per_class = metrics.get("auroc_per_class", {})
         named = {LEGACY_METRIC_NAMES.get(name, name): value for name, value in metrics.items()}
         scalars = {name: named[name] for name in SCALAR_METRICS if name in named}  # older records lack some

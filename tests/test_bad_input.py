@@ -242,7 +242,7 @@ MISTAKES = [
     # bench data
     ("data: no action", ("data",), "required: ACTION", None),
     ("data: unknown action", ("data", "frob"), "invalid choice", None),
-    ("data fetch: no name", ("data", "fetch"), "the following arguments are required: NAME", None),
+    ("data fetch: no name", ("data", "fetch"), "the following arguments are required: SPEC", None),
     ("data fetch: unknown dataset", ("data", "fetch", "nope"), "unknown dataset 'nope'", None),
     ("data verify: unknown dataset", ("data", "verify", "nope"), "unknown dataset 'nope'", None),
     ("data: data root is a file", ("data", "--data-root", "{tmp}/file", "list"), "is a file", file_at("file")),

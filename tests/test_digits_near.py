@@ -100,10 +100,10 @@ def test_worst_class_is_the_headline_of_digits_worst(results):
         assert plain["metrics"] == worst["metrics"]  # the same split and scores
         assert (plain["headline"], worst["headline"]) == ("auroc", "auroc-worst")
     status, out, _ = run_cli("table", "--results", str(results), "--format", "csv")
-    rows = {row["dataset"]: float(row["mean"]) for row in csv.DictReader(io.StringIO(out))}
+    rows = {row["dataset"]: float(row["mean"]) / 100 for row in csv.DictReader(io.StringIO(out))}  # CSV in percent
     expected_worst = np.mean([min(records[("digits", c)]["metrics"]["auroc_per_class"].values()) for c in (1, 8)])
-    assert rows["digits-worst"] == pytest.approx(expected_worst)
-    assert rows["digits"] == pytest.approx(np.mean([records[("digits", c)]["metrics"]["auroc"] for c in (1, 8)]))
+    assert rows["digits-worst"] == pytest.approx(expected_worst, abs=1e-6)
+    assert rows["digits"] == pytest.approx(np.mean([records[("digits", c)]["metrics"]["auroc"] for c in (1, 8)]), abs=1e-6)
     assert rows["digits-worst"] < rows["digits"]
 
 

@@ -45,7 +45,7 @@ def test_latex_is_a_booktabs_float_with_caption_label_and_marks(frame):
 
 def test_html_marks_best_bold_second_underlined_and_aligns_the_method_left(frame):
     text = render(frame, "fpr95-anomaly-positive", "html")
-    assert "<caption>FPR@95%TPR, in % (lower is better)" in text
+    assert "<caption>FPR@95%TPR (anomalies positive), in % (lower is better)" in text
     assert "font-weight: bold" in text and "text-decoration: underline" in text
     assert "text-align: left" in text and 'class="notes"' in text
     assert "border-top: 2px solid" in text and "border=" not in text  # rules, not pandas' bordered default

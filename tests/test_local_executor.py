@@ -66,7 +66,7 @@ def test_a_killed_worker_fails_only_its_cell_and_the_pool_is_replaced(gated_meth
 def test_a_failure_never_replaces_a_successful_record(results):
     cell = make_plan("dn2", "digits", classes="0").cells[0]
     store = Store(results)
-    ok = {"cell": cell.to_dict(), "status": "ok", "metrics": {"auroc": 0.9}}
+    ok = {"cell": cell.to_dict(), "status": "ok", "metrics": {"auroc": 0.9, "aupr": 0.9}}
     store.write(ok)
     store.write({"cell": cell.to_dict(), "status": "failed", "error": {"type": "WorkerDied", "message": "x"}})
     assert store.read(cell.key) == ok

@@ -51,7 +51,7 @@ def test_a_scan_names_every_json_file_that_is_not_a_record(tmp_path):
         "notes.json": "not a nearbench record (no cell and status)",
         "truncated.json": "truncated JSON (the file ends mid-record)",
         "latin1.json": "not UTF-8 text (byte 10)",
-        "nometrics.json": "a successful record without metrics (auroc, aupr, fpr95)",
+        "nometrics.json": "a successful record without metrics (auroc, aupr)",
     }
     warning = scan.warning(shown=2)
     assert warning.startswith(f"warning: 4 file(s) under {tmp_path} are not readable records and were left out: ")

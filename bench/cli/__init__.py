@@ -69,11 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bench {args.command}: interrupted; finished cells keep their records", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `bench table | head`: the reader has what it wanted
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

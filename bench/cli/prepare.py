@@ -167,9 +167,9 @@ def built(store, job) -> bool:
     """A job is done when its record is successful and the bank it names still exists."""
     from pathlib import Path
 
-    record = store.read(job.key)
-    path = ((record or {}).get("test_fakes") or {}).get("path")
-    return store.is_done(job) and path is not None and Path(path).exists()
+    record = store.read(job.key) or {}
+    path = (record.get("test_fakes") or {}).get("path")
+    return record.get("status") == "ok" and path is not None and Path(path).exists()
 
 
 def build_banks(args, data_root) -> bool:

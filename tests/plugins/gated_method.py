@@ -70,8 +70,8 @@ class Gated(Detector):
 class DyingWorker(CellWorker):
     """`CellWorker` that raises `OSError` instead of running the cells of `die_class`."""
 
-    def __init__(self, results_root, settings, *, die_class: int, rerun: bool = False):
-        super().__init__(results_root, settings, rerun=rerun)
+    def __init__(self, results_root, settings, *, die_class: int, rerun: bool = False, stale: frozenset = frozenset()):
+        super().__init__(results_root, settings, rerun=rerun, stale=stale)
         self.die_class = die_class
 
     def __getstate__(self):
