@@ -14,6 +14,7 @@ prints them.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -24,8 +25,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def _expect(value, types: tuple, what: str, expected: str) -> None:
+    """UserError naming `what` when `value` is not one of `types` (a bool is no int)."""
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise UserError(f"{what} must be {expected}, got {type(value).__name__} {value!r}")
+
+
 def _spec(value: str | Iterable[str], what: str) -> str:
     """A SPEC string from a string or a list of names, globs and groups."""
+    _expect(value, (str, list, tuple), what, "a SPEC string or a list of names")
     if isinstance(value, str):
         return value
     items = [str(item) for item in value]
@@ -36,6 +44,7 @@ def _spec(value: str | Iterable[str], what: str) -> str:
 
 def _items(value, what: str) -> str:
     """`all`, an int, a name, or a list of them, as the command line's comma list."""
+    _expect(value, (str, int, list, tuple, range), what, "an int, a name, or a list of them")
     if isinstance(value, (str, int)):
         return str(value)
     items = [str(item) for item in value]
@@ -46,6 +55,7 @@ def _items(value, what: str) -> str:
 
 def _overrides(params: Mapping[str, Any] | None) -> list[str]:
     """`{"dn2.k": 5}` or `{"dn2": {"k": 5}}` as `--set` values (JSON-encoded)."""
+    _expect(params if params is not None else {}, (Mapping,), "params", 'a dict such as {"dn2.k": 5}')
     overrides = []
     for target, value in (params or {}).items():
         if isinstance(value, Mapping) and "." not in target:
@@ -66,7 +76,7 @@ def run(
     results: str | None = None,
     data_root: str | None = None,
     device: str = "auto",
-    executor: str = "auto",
+    executor: str = "inline",
     workers: int | None = None,
     loader_workers: int | None = None,
     cache: bool = True,
@@ -83,11 +93,18 @@ def run(
     False is `--no-cache`. Raises UserError for any mistake, before anything runs; a cell that
     fails is a failed record (left out of the frame) and a RuntimeError once the sweep ends.
     With `executor="slurm"` the call returns once the cells are queued, with the records that
-    exist.
+    exist. The default executor is `inline`; `local` starts worker processes that import the
+    calling script again, so a script using it needs the `if __name__ == "__main__":` guard.
     """
     from bench.cli import build_parser
     from bench.cli.run import execute
 
+    for value, what in ((results, "results"), (data_root, "data_root")):
+        _expect(value, (str, os.PathLike, type(None)), what, "a path or None")
+    for value, what in ((workers, "workers"), (loader_workers, "loader_workers")):
+        _expect(value, (int, type(None)), what, "an int or None")
+    for value, what in ((cache, "cache"), (rerun, "rerun"), (keep_stale, "keep_stale"), (progress, "progress")):
+        _expect(value, (bool,), what, "True or False")
     args = build_parser().parse_args(["run"])
     args.methods, args.datasets = _spec(methods, "methods"), _spec(datasets, "datasets")
     args.classes, args.seeds = _items(classes, "classes"), _items(seeds, "seeds")

@@ -3,10 +3,11 @@
 Every entry of the leaderboard gets a row, with the published value of the same method,
 dataset and metric where the reference table has one (for `headline`, the dataset's own
 metric); every published pair without records gets a row too, with ours empty, so the table
-shows what is left to reproduce. Δ is ours − paper in percentage points. A published value
-that was not verified in the paper or the authors' repository is marked `*`. Method labels
-keep their configuration (`dn2@paper`): published numbers are for the paper's recipe, so
-compare `paper`-profile rows.
+shows what is left to reproduce. Δ is ours − paper in percentage points, given only for
+configurations run with the `paper` profile (the published recipe): other profiles' rows show
+ours, named with their profile (`dn2@smoke`), and no Δ. A published value that was not
+verified in the paper or the authors' repository is marked `*`; entries that miss (class,
+seed) pairs of their column or hold stale records keep the table's † and ‡, explained below.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from bench.reference import Published
 
 UNVERIFIED = "*"
+PAPER = "paper"  # the profile whose numbers are compared with published ones
+COVERAGE = ["pairs", "grid", "complete", "missing", "stale", "stale_why"]  # from `bench.table.summary`
 COLUMNS = ["method", "dataset", "ours", "paper", "Δ", "source"]
 
 
@@ -47,9 +50,10 @@ def comparison(frame: pd.DataFrame, metric: str, published: Sequence[Published],
     `delta` (percent), `verified`, `protocol`, sorted by dataset then method."""
     import pandas as pd
 
-    from bench.table import entry_text, summary
+    from bench.table import _select, entry_text, summary
 
     tidy = summary(frame, metric, stale=stale)
+    profiles = _select(frame, metric).groupby("method").profile.first() if len(tidy) else {}
     rows, matched = [], set()
     for entry in tidy.to_dict("records"):
         method, dataset = entry["method"].split("@")[0].split("#")[0], entry["dataset"].split("#")[0]
@@ -58,14 +62,16 @@ def comparison(frame: pd.DataFrame, metric: str, published: Sequence[Published],
                       and METRICS[p.metric][0] in columns and _wanted(p, metric)), None)
         if paper is not None:
             matched.add(paper)
-        rows.append((entry["method"], entry["dataset"], entry_text(entry, ci), 100 * entry["mean"], paper))
+        profile = profiles[entry["method"]]
+        label = entry["method"] if "@" in entry["method"] or profile == PAPER else f"{entry['method']}@{profile}"
+        rows.append((label, entry["dataset"], entry_text(entry, ci), 100 * entry["mean"], paper, profile == PAPER, entry))
     for paper in published:
         if paper not in matched and _wanted(paper, metric):
-            rows.append((paper.method, paper.dataset, "—", np.nan, paper))
+            rows.append((paper.method, paper.dataset, "—", np.nan, paper, True, {}))
     table = []
-    for method, dataset, ours, ours_value, paper in rows:
+    for method, dataset, ours, ours_value, paper, comparable, entry in rows:
         paper_value = paper.value if paper is not None else np.nan
-        delta = ours_value - paper_value
+        delta = ours_value - paper_value if comparable else np.nan
         table.append({
             "method": method, "dataset": dataset, "ours": ours,
             "paper": "—" if paper is None else f"{paper.value:.1f}{'' if paper.verified else UNVERIFIED}",
@@ -73,8 +79,11 @@ def comparison(frame: pd.DataFrame, metric: str, published: Sequence[Published],
             "source": "" if paper is None else paper.source,
             "ours_value": ours_value, "paper_value": paper_value, "delta": delta,
             "verified": None if paper is None else paper.verified, "protocol": "" if paper is None else paper.protocol,
+            "other_profile": paper is not None and not comparable,
+            **{name: entry.get(name, np.nan) for name in COVERAGE},
         })
-    return pd.DataFrame(table, columns=COLUMNS + ["ours_value", "paper_value", "delta", "verified", "protocol"]) \
+    return pd.DataFrame(table, columns=COLUMNS + ["ours_value", "paper_value", "delta", "verified", "protocol",
+                                                  "other_profile", *COVERAGE]) \
         .sort_values(["dataset", "method"], kind="stable").reset_index(drop=True)
 
 
@@ -93,6 +102,17 @@ def notes(table: pd.DataFrame) -> list[str]:
     missing = int(table.ours_value.isna().sum())
     if missing:
         lines.append(f"{missing} published value(s) without records: left to reproduce")
+    other = int(table.other_profile.sum())
+    if other:
+        lines.append(f"no Δ for {other} row(s) run with another profile than `{PAPER}` (the published recipe)")
+    from bench.table import INCOMPLETE, STALE
+
+    for entry in table[table.complete == False].itertuples():  # noqa: E712 - NaN: a published row alone
+        lines.append(f"{INCOMPLETE} {entry.method} on {entry.dataset}: {entry.pairs:.0f} of {entry.grid:.0f} "
+                     f"(class, seed) pairs; lacks {entry.missing}")
+    for entry in table[table.stale > 0].itertuples():
+        lines.append(f"{STALE} {entry.method} on {entry.dataset}: {entry.stale:.0f} stale record(s)"
+                     + (f": {entry.stale_why}" if entry.stale_why else ""))
     return lines
 
 
@@ -103,7 +123,8 @@ def render_comparison(frame: pd.DataFrame, metric: str, fmt: str, published: Seq
     if table.empty:
         return ""
     if fmt == "csv":
-        out = table[["method", "dataset", "ours_value", "paper_value", "delta", "verified", "protocol", "source"]]
+        out = table[["method", "dataset", "ours_value", "paper_value", "delta", "verified", "protocol", "source",
+                     *COVERAGE]]
         out = out.rename(columns={"ours_value": "ours", "paper_value": "paper"})
         out.insert(2, "metric", metric)
         out.insert(3, "unit", UNIT)

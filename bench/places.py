@@ -35,6 +35,18 @@ def storage_failure(error: BaseException) -> str | None:
     return None
 
 
+def check_output_file(path: Path, what: str) -> None:
+    """Raise UserError unless `path` can be written as a file: its folder exists (it is never
+    made: a typo in a path should not leave folders behind) and `path` is not a folder."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise UserError(f"{what} {path}: the folder {path.parent} does not exist; make it, or give a path in an "
+                        "existing folder")
+    check_folder(path.parent, what, f"give {what} a path in a folder you can write to")
+
+
 def check_folder(path: Path, what: str, fix: str, *, writable: bool = True) -> None:
     """Raise UserError unless `path` is a folder — or can be made as one — that this process
     can write to (`writable`); `what` names it (`--results`), `fix` says what else to do."""

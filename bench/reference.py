@@ -62,6 +62,9 @@ def parse(text: str, where: str) -> list[Published]:
             raise UserError(f"{where}:{number}: verified must be yes or no, got {row['verified']!r}")
         if not 0 <= value <= 100:
             raise UserError(f"{where}:{number}: value {value} is not a percentage")
+        if value <= 1 and METRICS.get(row["metric"], ("", False))[1]:  # AUROC 0.95 % is a fraction given as is
+            raise UserError(f"{where}:{number}: value {value} looks like a fraction; values are percentages "
+                            f"({100 * value:g}, not {value})")
         rows.append(Published(row["method"], row["dataset"], row["metric"], row["protocol"], value, row["source"],
                               row["verified"] == "yes"))
     return rows

@@ -263,16 +263,21 @@ class Registry:
                 members.setdefault(group, []).append(entry.name)
         return members
 
-    def select(self, spec: str) -> list[str]:
-        """Expand a comma list of names, globs and groups, in order, without repeats.
-
-        A token starting with `-` removes what it selects: `all,-csi`.
-        """
-        groups = self.groups()
-        chosen: dict[str, None] = {}
+    def _tokens(self, spec: str) -> list[str]:
+        """The comma list's tokens; one that starts by removing starts from `all` (`-dn2`)."""
         tokens = [token.strip() for token in spec.split(",") if token.strip()]
         if not tokens:
             raise UserError(f"no {self.kind} named: give names, globs or groups (bench list {self.kind}s)")
+        return [ALL, *tokens] if tokens[0].startswith("-") else tokens
+
+    def select(self, spec: str) -> list[str]:
+        """Expand a comma list of names, globs and groups, in order, without repeats.
+
+        A token starting with `-` removes what it selects: `all,-csi`, or `-csi` alone.
+        """
+        groups = self.groups()
+        chosen: dict[str, None] = {}
+        tokens = self._tokens(spec)
         for token in tokens:
             remove = token.startswith("-")
             names = self._expand(token[1:] if remove else token, groups)
@@ -299,9 +304,7 @@ class Registry:
         names = list(dict.fromkeys(names))
         groups = self.groups()
         chosen: dict[str, None] = {}
-        tokens = [token.strip() for token in spec.split(",") if token.strip()]
-        if not tokens:
-            raise UserError(f"no {self.kind} named: give names, globs or groups (bench list {self.kind}s)")
+        tokens = self._tokens(spec)
         for token in tokens:
             remove = token.startswith("-")
             token = token[1:] if remove else token

@@ -22,6 +22,7 @@ from bench.records import FAILED, OK
 
 SKIPPED_FOLDERS = ("sweeps",)  # under the root: SLURM sweep files and code snapshots, not records
 CELL_FIELDS = ("method", "dataset", "normal_class", "seed", "profile", "key", "method_hash", "dataset_hash")
+CELL_TYPES = {"normal_class": int, "seed": int}  # the other fields are text
 METRIC_FIELDS = ("auroc", "aupr")  # FPR@95TPR has had two names (`bench.metrics.LEGACY_METRIC_NAMES`)
 
 
@@ -46,12 +47,20 @@ def parse_record(data: bytes) -> dict:
     lacking = [name for name in CELL_FIELDS if name not in record["cell"]]
     if lacking:
         raise NotARecord(f"its cell lacks {', '.join(lacking)}")
+    mistyped = [name for name in CELL_FIELDS if not isinstance(record["cell"][name], CELL_TYPES.get(name, str))
+                or isinstance(record["cell"][name], bool)]
+    if mistyped:
+        raise NotARecord(f"its cell's {', '.join(mistyped)} {'is' if len(mistyped) == 1 else 'are'} of the wrong type")
     if record["status"] not in (OK, FAILED):
         raise NotARecord(f"unknown status {record['status']!r}")
     if record["status"] == OK and record.get("kind", "cell") == "cell":  # a split job's record has none
         metrics = record.get("metrics")
         if not isinstance(metrics, dict) or not all(isinstance(metrics.get(m), (int, float)) for m in METRIC_FIELDS):
             raise NotARecord(f"a successful record without metrics ({', '.join(METRIC_FIELDS)})")
+        outside = [name for name, value in metrics.items()
+                   if isinstance(value, (int, float)) and not (isinstance(value, bool) or 0 <= value <= 1)]
+        if outside:  # NaN fails the comparison too
+            raise NotARecord(f"metric {outside[0]}={metrics[outside[0]]!r} is not a fraction in [0, 1]")
     return record
 
 
@@ -78,8 +87,7 @@ class Scan:
         first = "; ".join(f"{u.path} ({u.why})" for u in self.unusable[:shown])
         more = f"; and {len(self.unusable) - shown} more" if len(self.unusable) > shown else ""
         return (f"warning: {len(self.unusable)} file(s) under {self.root} are not readable records and were left "
-                f"out: {first}{more}. Fix their permissions, or delete them (`bench run` makes a cell's record "
-                "again)")
+                f"out: {first}{more}. Fix or delete them (`bench run` makes a cell's record again)")
 
 
 class Store:
@@ -129,7 +137,11 @@ class Store:
             return scan
         for path in self._json_files(folder):
             try:
-                scan.records.append(parse_record(path.read_bytes()))
+                record = parse_record(path.read_bytes())
+                if path != self.path(record["cell"]["key"]):  # a copy, or a moved file: never counted twice
+                    raise NotARecord(f"its cell's record belongs at {self.path(record['cell']['key'])}; "
+                                     "a copy or a moved file is not counted")
+                scan.records.append(record)
             except PermissionError:
                 scan.unusable.append(Unusable(path, "permission denied: its owner can `chmod a+r` it"))
             except OSError as error:

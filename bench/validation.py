@@ -29,7 +29,10 @@ def _within(low: float, high: float, *, low_open: bool = False, high_open: bool 
     def inside(v: float) -> bool:
         return (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
 
-    return inside, f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    def shown(bound: float) -> str:  # 4294967296, not 4.29497e+09
+        return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+    return inside, f"in {'(' if low_open else '['}{shown(low)}, {shown(high)}{')' if high_open else ']'}"
 
 
 # Parameter name (or glob) → (test, what it must be). The first match wins: exact names
@@ -118,10 +121,13 @@ def check_values(cls: type, params: Mapping[str, Any]) -> None:
         annotation = types.get(name, Any)
         if annotation is not Any:
             try:
-                _adapter(annotation).validate_python(value, strict=isinstance(value, bool))  # true is no int
+                # strict for text and booleans: "False" is no bool, "3" no int, true no int (values
+                # are checked, never converted, so a converted value would run as what was given)
+                _adapter(annotation).validate_python(value, strict=isinstance(value, (bool, str)))
             except ValidationError as error:
                 why = error.errors()[0]["msg"].rstrip(".").lower()
-                raise ValueError(f"{name}={value!r} is not {_type_name(annotation)} ({why})") from None
+                hint = "; values are JSON: write false, true, 3 or null without quotes" if isinstance(value, str) else ""
+                raise ValueError(f"{name}={value!r} is not {_type_name(annotation)} ({why}){hint}") from None
             except Exception:  # a type pydantic cannot check: the class's check_params may
                 pass
         rule = range_of(name)

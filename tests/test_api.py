@@ -38,6 +38,11 @@ def test_python_values_and_the_same_errors_as_the_command_line(tmp_path):
         bench.leaderboard(df, metric="auc")
     assert isinstance(bench.leaderboard(df, "aupr", per_class=True), pd.DataFrame)
     assert bench.UserError is UserError
+    for mistake, message in (({"methods": 5}, "methods must be"), ({"classes": None}, "classes must be"),
+                             ({"params": "dn2.k=3"}, "params must be"), ({"workers": "2"}, "workers must be"),
+                             ({"cache": "no"}, "cache must be True or False"), ({"results": 5}, "results must be")):
+        with pytest.raises(UserError, match=message):
+            bench.run(**{"methods": "dn2", "classes": [0], "results": results, **mistake})
 
 
 def test_import_bench_stays_light():

@@ -39,6 +39,7 @@ def test_select_by_name_glob_group_and_exclusion():
     assert set(registry.methods.select("pyod")) == set(pyod)
     assert registry.methods.select("all") == registry.methods.names()
     assert "pyod-knn" not in registry.methods.select("all,-pyod-knn")
+    assert registry.methods.select("-pyod-knn") == registry.methods.select("all,-pyod-knn")  # `--methods=-pyod-knn`
     assert registry.methods.select("pyod-knn,dn2,knn") == ["pyod-knn", "dn2"] + [
         m for m in registry.methods.groups()["knn"] if m not in ("dn2", "pyod-knn")
     ]  # order kept, no repeats

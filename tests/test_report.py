@@ -63,7 +63,7 @@ def test_the_reference_table_lists_published_numbers_beside_empty_entries(sweep)
     assert ("fitymi", "cifar10", "—", "99.1", "—") in rows
     assert ("fitymi", "cifar10-vs-cifar100", "—", "90.0", "—") in rows  # its headline: the worst-class AUROC
     assert ("fitymi", "cifar10-fsde", "—", "96.4*", "—") in rows  # unverified, marked
-    assert any(row[:2] == ("dn2", "digits") and row[3] == "—" for row in rows)  # ours without a published value
+    assert any(row[:2] == ("dn2@smoke", "digits") and row[3] == "—" for row in rows)  # ours, no published value
     assert "* not verified in the paper" in out and "left to reproduce" in out
     status, out, _ = run_cli("table", "--results", str(sweep / "results"), "--reference", "paper",
                              "--methods", "dn2", "--format", "csv")
@@ -107,3 +107,18 @@ def test_report_needs_an_html_file_and_a_results_root(tmp_path):
     assert status == 2 and "give a file ending in .html" in err
     status, _, err = run_cli("report", "--results", str(tmp_path / "none"))
     assert status == 2 and "no results root" in err
+
+
+def test_a_published_value_is_compared_only_with_the_paper_profile(sweep, tmp_path):
+    reference = tmp_path / "reference.csv"
+    reference.write_text("method,dataset,metric,protocol,value,source,verified\n"
+                         "dn2,digits,auroc,one-class digits,95.0,a test,yes\n")
+    status, out, err = run_cli("table", "--results", str(sweep / "results"), "--reference", str(reference))
+    assert status == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("| dn2@smoke "))
+    assert [cell.strip() for cell in row.strip("|").split("|")][3:5] == ["95.0", "—"]  # smoke numbers: no Δ
+    assert "no Δ for 1 row(s) run with another profile than `paper`" in out
+    reference.write_text("method,dataset,metric,protocol,value,source,verified\n"
+                         "dn2,digits,auroc,one-class digits,0.95,a test,yes\n")
+    status, _, err = run_cli("table", "--results", str(sweep / "results"), "--reference", str(reference))
+    assert status == 2 and "looks like a fraction" in err

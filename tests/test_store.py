@@ -128,3 +128,30 @@ def test_killed_rewrite_keeps_the_old_record_whole(tmp_path):
     store.write(record_for(CELL, metrics={"auroc": 0.5}))
     _kill_mid_write(tmp_path)
     assert json.loads(store.path(CELL.key).read_text())["metrics"]["auroc"] == 0.5
+
+
+def test_a_copied_or_moved_record_is_named_never_counted_twice(tmp_path):
+    store = Store(tmp_path)
+    original = store.write(record_for(CELL))
+    copy = original.with_name("copy-of-c3.json")
+    copy.write_bytes(original.read_bytes())
+    elsewhere = tmp_path / "digits" / "dn2" / "other" / "c0-s0.json"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(original.read_bytes())
+    scan = store.scan()
+    assert [r["cell"]["key"] for r in scan.records] == [CELL.key]
+    assert {u.path for u in scan.unusable} == {copy, elsewhere}
+    assert all(f"belongs at {original}" in u.why for u in scan.unusable)
+
+
+def test_records_with_mistyped_cells_or_metrics_outside_0_1_are_named():
+    import pytest
+
+    from bench.store import NotARecord, parse_record
+
+    good = record_for(CELL)
+    with pytest.raises(NotARecord, match="its cell's seed is of the wrong type"):
+        parse_record(json.dumps({**good, "cell": {**good["cell"], "seed": "x"}}).encode())
+    for value in (1.5, -0.1, float("nan")):
+        with pytest.raises(NotARecord, match="is not a fraction in \\[0, 1\\]"):
+            parse_record(json.dumps({**good, "metrics": {**METRICS, "auroc": value}}).encode())

@@ -88,7 +88,10 @@ def main(args) -> int:
 
     if args.n is not None and args.n < 1:
         raise UserError("--n must be at least 1")
-    parse_seeds(str(args.seed))  # in [0, 2³²), as bench run's
+    try:
+        parse_seeds(str(args.seed))  # in [0, 2³²), as bench run's
+    except UserError as error:
+        raise UserError(str(error).replace("--seeds", "--seed")) from None
     benchmark = registry.datasets.get(args.dataset).factory()
     params = follow_data(generator_params(args.generator, args.profile, parse_overrides(args.overrides)),
                          benchmark.image_size)
@@ -98,6 +101,8 @@ def main(args) -> int:
     missing = benchmark.missing_files(data_root, classes)
     if missing:
         raise UserError(f"{args.dataset}: {len(missing)} file(s) missing, e.g. {missing[0]}: `bench data fetch {args.dataset}`")
+    if args.export:
+        check_export(args, benchmark, names, classes, RunContext(data_root=data_root))
     export = []
     for normal_class in classes:
         ctx = RunContext(
@@ -151,6 +156,23 @@ def format_quality(figures: dict) -> str:
     return (f"FID {number('fid')}, KID {number('kid', 4)} ± {number('kid_std', 4)}, "
             f"FD[{figures.get('backbone', '?')}] {number('fd_backbone')}, nearness {number('nearness')} "
             f"(kNN AUROC fakes {number('knn_auroc_fakes', 3)}, real anomalies {number('knn_auroc_anomalies', 3)})")
+
+
+def check_export(args, benchmark, names, classes, ctx) -> None:
+    """--export's conditions, checked before any generator trains (UserError): every class, in
+    order; as many fakes per class (`--n`, or classes of one size); a folder to write to."""
+    from pathlib import Path
+
+    from bench.errors import UserError
+    from bench.places import check_output_file
+
+    if classes != list(range(len(names))):
+        raise UserError("--export writes a class-ordered bank: give --class all")
+    sizes = {benchmark.train_size(c, ctx) for c in classes}
+    if args.n is None and (None in sizes or len(sizes) != 1):
+        raise UserError(f"--export needs as many fakes per class ({args.dataset}'s classes differ in size, or may): "
+                        "give --n")
+    check_output_file(Path(args.export), "--export")
 
 
 def write_export(args, banks, names, classes) -> None:

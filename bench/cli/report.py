@@ -29,6 +29,7 @@ def main(args) -> int:
 
     from bench.atomic import atomic_write
     from bench.errors import UserError
+    from bench.places import check_output_file
     from bench.report import build
 
     root = paths.results_dir(args.results)
@@ -37,6 +38,7 @@ def main(args) -> int:
         raise UserError(f"--out {out}: the report is HTML; give a file ending in .html")
     if not root.is_dir():
         raise UserError(f"no results root at {root}: run `bench run` first, or point --results at it")
+    check_output_file(out, "--out")  # before the report is built: a typo leaves no folder behind
     text = build(root, data_root=paths.data_root(args.data_root), cache_dir=paths.cache_dir(), title=args.title)
     try:
         with atomic_write(out, "w") as handle:

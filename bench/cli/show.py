@@ -113,7 +113,10 @@ def main(args) -> int:
     store = Store(paths.results_dir(args.results))
     what = args.what.strip()
     candidate = store.path(what.removesuffix(".json")) if not what.endswith(".json") or "/" in what else None
-    for path in (p for p in (candidate, paths.results_dir(args.results) / what) if p is not None):
+    from pathlib import Path
+
+    given = Path(what).expanduser() if what.endswith(".json") else None  # a record's path, from here
+    for path in (p for p in (candidate, paths.results_dir(args.results) / what, given) if p is not None):
         if path.is_file():
             try:
                 print("\n".join(describe_record(parse_record(path.read_bytes()))))

@@ -134,7 +134,9 @@ def main(args) -> int:
     text = render(frame, args.metric, args.format, by_class=args.per_class, stale=verdicts.stale, ci=args.ci,
                   reference=reference)
     if not text:
-        raise UserError("no successful records match these filters")
+        filtered = any(value is not None for value in (args.methods, args.datasets, args.profile))
+        raise UserError("no successful records match these filters" if filtered else
+                        f"no successful records under {store.root} (only failed ones): `bench run` runs them again")
     stats = statistics(frame, args) if args.stats else None
     print(text)
     if stats:
