@@ -104,7 +104,24 @@ def weights_requirement(backbone: str, weights: str) -> list[Requirement]:
     if is_path(weights):
         how = "check the path"
     fetch = None if is_path(weights) else functools.partial(prepare_weights, backbone, weights)
-    return [Requirement(f"pretrained weights {backbone} ({weights})", path, how, param="weights", fetch=fetch)]
+    return [Requirement(f"pretrained weights {backbone} ({weights})", path, how, param="weights", fetch=fetch,
+                        check=check_checkpoint_file)]
+
+
+def check_checkpoint_file(path: Path) -> None:
+    """Raise UserError unless `path` starts like a checkpoint — a safetensors file, or what
+    `torch.save` writes (a zip archive; a pickle in the legacy format) — read from its first
+    bytes only, at plan time."""
+    if Path(path).is_dir():
+        raise UserError(f"weights {path} is a folder: point weights at the checkpoint file")
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    if Path(path).suffix == ".safetensors":
+        if len(start) < 8 or int.from_bytes(start, "little") > 100 * 2**20:  # the JSON header's length
+            raise UserError(f"weights {path} is not a safetensors file: download it again")
+    elif not (start.startswith(b"PK\x03\x04") or start[:1] == b"\x80"):
+        raise UserError(f"weights {path} is not a torch checkpoint (torch.save writes a zip archive): download it "
+                        "again (`bench prepare`) or point weights at a state dict saved with torch.save")
 
 
 def prepare_weights(backbone: str, weights: str, progress: bool = True) -> Path | None:
@@ -132,12 +149,23 @@ def _read_state_dict(path: Path) -> dict:
 
     if not path.exists():
         raise UserError(f"weights file {path} not found: run `bench prepare` or fix the path")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
 
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return state.get("state_dict", state) if isinstance(state, dict) else state
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # not a checkpoint, damaged, or pickled objects weights_only refuses
+        import pickle
+
+        first = ("not a torch checkpoint, or one holding pickled Python objects" if isinstance(error, pickle.UnpicklingError)
+                 else str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__)
+        raise UserError(f"weights file {path} is not a readable checkpoint ({first}): download it again "
+                        "(`bench prepare`) or point weights at a state dict saved with torch.save") from None
+    if not isinstance(state, dict):
+        raise UserError(f"weights file {path} holds a {type(state).__name__}, not a state dict: save "
+                        "model.state_dict() with torch.save")
+    return state.get("state_dict", state)
 
 
 def load_state_dict_into(model, path: Path, ignore_prefixes: tuple[str, ...] = ("fc.", "head.", "classifier.")) -> None:

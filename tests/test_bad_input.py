@@ -219,6 +219,8 @@ MISTAKES = [
      "write false", None),
     ("run: an int written as a string", (*RUN, "--methods", "dn2", "--set", 'dn2.k="3"'), "without quotes", None),
     ("run: missing pretrained weights", (*RUN, "--methods", "panda", "--profile", "paper"), "bench prepare", None),
+    ("run: weights that are no checkpoint", (*RUN, "--methods", "dn2", "--set", "dn2.weights={tmp}/file"),
+     "is not a torch checkpoint", file_at("file")),
     ("run: weights path that does not exist", (*RUN, "--methods", "dn2", "--set", "dn2.weights={tmp}/none.pth"),
      "check the path", None),
     # bench status and bench cancel

@@ -230,7 +230,7 @@ def test_a_renamed_method_still_runs_and_says_its_new_name(results):
 def test_a_gpu_sized_profile_planned_for_a_cpu_warns(results, monkeypatch, tmp_path):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     weights = tmp_path / "weights.pth"
-    weights.write_bytes(b"")
+    weights.write_bytes(b"PK\x03\x04")  # begins like torch.save's zip archive: all the plan reads
     status, out, err = run_cli("run", "--methods", "dn2", "--profile", "paper", "--set", f"dn2.weights={weights}",
                                "--classes", "0", "--dry-run", "--results", str(results))
     assert status == 0, err
