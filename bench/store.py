@@ -64,6 +64,11 @@ def parse_record(data: bytes) -> dict:
     return record
 
 
+def _preference(record: dict) -> tuple:
+    """Of two records of one cell, the one counted: a successful one, then the newer."""
+    return record.get("status") == OK, str(record.get("finished_at", ""))
+
+
 @dataclass(frozen=True)
 class Unusable:
     """A `*.json` file under the results root that is not a usable record, and why."""
@@ -135,19 +140,28 @@ class Store:
         folder = self.root / under
         if not folder.is_dir():
             return scan
+        kept: dict[str, tuple[Path, dict]] = {}  # cell key → the file counted and its record
         for path in self._json_files(folder):
             try:
                 record = parse_record(path.read_bytes())
-                if path != self.path(record["cell"]["key"]):  # a copy, or a moved file: never counted twice
-                    raise NotARecord(f"its cell's record belongs at {self.path(record['cell']['key'])}; "
-                                     "a copy or a moved file is not counted")
-                scan.records.append(record)
+                key = record["cell"]["key"]
+                if not path.as_posix().endswith(f"/{key}.json"):  # a copy under another name, or a moved file
+                    raise NotARecord(f"its cell's record belongs at <results root>/{key}.json; a copy or a moved "
+                                     "file is not counted")
+                if key in kept:  # the same cell in two results roots below this one: counted once
+                    earlier_path, earlier = kept[key]
+                    if _preference(record) > _preference(earlier):
+                        kept[key] = (path, record)
+                        path = earlier_path  # the one left out
+                    raise NotARecord(f"another record of the same cell is counted ({kept[key][0]})")
+                kept[key] = (path, record)
             except PermissionError:
                 scan.unusable.append(Unusable(path, "permission denied: its owner can `chmod a+r` it"))
             except OSError as error:
                 scan.unusable.append(Unusable(path, f"unreadable: {error.strerror or error}"))
             except NotARecord as error:
                 scan.unusable.append(Unusable(path, str(error)))
+        scan.records = [record for _, record in kept.values()]
         return scan
 
     def records(self, under: str = "") -> Iterator[dict]:

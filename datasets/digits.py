@@ -63,6 +63,18 @@ class Digits(Benchmark):
         self.test_fraction = test_fraction
         self.split_seed = split_seed
 
+    def usability_problems(self, root, classes: list[int]) -> list:
+        """A `test_fraction` that leaves a selected digit without training or held-out images."""
+        from bench.inputs import Lacking
+
+        parts = held_out_indices(digit_images()[1], self.test_fraction, self.split_seed)
+        empty = [c for c in classes if not len(parts[c][0]) or not len(parts[c][1])]
+        if not empty:
+            return []
+        side = "training" if not len(parts[empty[0]][0]) else "held-out"
+        return [Lacking(f"dataset {self.name}: test_fraction={self.test_fraction} leaves digit {empty[0]} without "
+                        f"{side} images", None, "choose a test_fraction nearer 0.5")]
+
     def train_size(self, normal_class: int, ctx: RunContext) -> int:
         return len(held_out_indices(digit_images()[1], self.test_fraction, self.split_seed)[normal_class][0])
 

@@ -215,6 +215,8 @@ MISTAKES = [
     ("run: MVTec without data", (*RUN, "--methods", "dn2", "--datasets", "mvtec"), "bench data fetch mvtec", None),
     ("run: strict with a missing glob member", (*RUN, "--methods", "dn2", "--datasets", "mnist-w*", "--strict"),
      "bench data fetch", None),
+    ("run: a test_fraction that leaves no training image", (*RUN, "--methods", "dn2", "--set",
+                                                           "digits.test_fraction=0.999"), "without training images", None),
     ("run: a boolean written as text", (*RUN, "--methods", "pyod-knn", "--set", "pyod-knn.standardize=False"),
      "write false", None),
     ("run: an int written as a string", (*RUN, "--methods", "dn2", "--set", 'dn2.k="3"'), "without quotes", None),

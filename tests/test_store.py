@@ -141,7 +141,17 @@ def test_a_copied_or_moved_record_is_named_never_counted_twice(tmp_path):
     scan = store.scan()
     assert [r["cell"]["key"] for r in scan.records] == [CELL.key]
     assert {u.path for u in scan.unusable} == {copy, elsewhere}
-    assert all(f"belongs at {original}" in u.why for u in scan.unusable)
+    assert all(f"belongs at <results root>/{CELL.key}.json" in u.why for u in scan.unusable)
+
+
+def test_one_cell_in_two_results_roots_below_the_scanned_one_is_counted_once(tmp_path):
+    older = Store(tmp_path / "exp1").write(record_for(CELL, finished_at="2026-01-01T00:00:00Z"))
+    newer = Store(tmp_path / "exp2").write(record_for(CELL, finished_at="2026-02-01T00:00:00Z"))
+    Store(tmp_path / "exp3").write(record_for(CELL, status="failed", finished_at="2026-03-01T00:00:00Z"))
+    scan = Store(tmp_path).scan()
+    assert [r["finished_at"] for r in scan.records] == ["2026-02-01T00:00:00Z"]  # successful, then newest
+    assert len(scan.unusable) == 2 and all(f"is counted ({newer})" in u.why for u in scan.unusable)
+    assert older in {u.path for u in scan.unusable}
 
 
 def test_records_with_mistyped_cells_or_metrics_outside_0_1_are_named():
