@@ -88,29 +88,29 @@ class StanfordCars(Benchmark):
 
         problems = []
         base = self.data_dir(root)
-        for split, annotations in (("cars_train", "devkit/cars_train_annos.mat"), ("cars_test", "cars_test_annos_withlabels.mat")):
+        for split, annotation_file in (("cars_train", "devkit/cars_train_annos.mat"), ("cars_test", "cars_test_annos_withlabels.mat")):
             folder = base / split
             if (folder / split).is_dir():
                 problems.append(Lacking(f"dataset stanford-cars: the images are one level too deep, in {split}/{split}",
                                         folder / split, f"`mv {folder / split}/* {folder}/ && rmdir {folder / split}`"))
                 continue
             try:
-                table = loadmat(base / annotations, squeeze_me=True)["annotations"]
+                table = loadmat(base / annotation_file, squeeze_me=True)["annotations"]
                 names, labels = [str(n) for n in table["fname"].tolist()], np.asarray(table["class"].tolist()) - 1
             except Exception as error:  # not a .mat file, or not the annotations
-                problems.append(Lacking(f"dataset stanford-cars: {annotations} cannot be read ({type(error).__name__})",
-                                        base / annotations, "replace it with the published file (see `bench data list`)"))
+                problems.append(Lacking(f"dataset stanford-cars: {annotation_file} cannot be read ({type(error).__name__})",
+                                        base / annotation_file, "replace it with the published file (see `bench data list`)"))
                 continue
             absent = [name for name in names if not (folder / name).is_file()]
             if absent:
-                problems.append(Lacking(f"dataset stanford-cars: {len(absent)} of the {len(names)} images {annotations} "
+                problems.append(Lacking(f"dataset stanford-cars: {len(absent)} of the {len(names)} images {annotation_file} "
                                         f"lists are not in {split}, e.g. {absent[0]}", folder,
                                         "copy the split's images there (flat, as the annotations name them)"))
             if split == "cars_train":
                 empty = [c for c in classes if not (labels == c).any()]
                 if empty:
                     problems.append(Lacking(f"dataset stanford-cars: class {empty[0]} has no training image",
-                                            base / annotations, "use the published annotations, or other --classes"))
+                                            base / annotation_file, "use the published annotations, or other --classes"))
         problem = test_classes_problem(self, classes)
         return problems + ([problem] if problem else [])
 

@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from bench import paths, registry
+from bench import registry
 from bench.datasets.digits import Digits
 from bench.context import RunContext
 from bench.generators import generator_params, generators

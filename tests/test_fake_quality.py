@@ -14,8 +14,7 @@ from PIL import Image
 
 from bench.context import RunContext
 from bench.datasets.digits import digit_images
-from bench.generators import generator_params
-from bench.generators.bank import SMOKE_CAPTION, BankRequest, fake_bank
+from bench.generators.bank import SMOKE_CAPTION, BankRequest
 from bench.generators.quality import (
     INCEPTION_FILE,
     QualityBackbone,

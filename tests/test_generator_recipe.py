@@ -9,7 +9,7 @@ import torch
 
 from bench.context import RunContext
 from bench.datasets.digits import digit_images
-from bench.generators import generator_params, generators, make_generator
+from bench.generators import generator_params, make_generator
 from bench.generators.bank import BankRequest, fake_bank
 from bench.generators.base import follow_data, working_size
 from bench.generators.diffusion import ScoreDiffusion, unet_channels

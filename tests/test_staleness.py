@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bench import code_identity, registry
+from bench import registry
 from bench.code_identity import code_identity as identity_of
 from bench.code_identity import differences, module_digests
 from bench.store import Store
