@@ -65,6 +65,48 @@ def parametrize_with_checks(*checks: Iterable[tuple[Callable, BoundCheck]], argn
     return pytest.mark.parametrize(argname, params)
 
 
+@dataclass
+class Fit:
+    """What one fit showed: what `fit` returned, the canonical JSON of the instance's
+    parameters before and after `fit`, and what the fitted instance then made (a detector's
+    scores, a generator's fakes) — or the error `fit` or that step raised, raised again by the
+    checks that need them."""
+
+    returned: Any = None
+    params_before: str = ""
+    params_after: str = ""
+    fit_error: BaseException | None = None
+    made: Any = None
+    make_error: BaseException | None = None
+
+    def fitted(self) -> "Fit":
+        if self.fit_error is not None:
+            raise self.fit_error
+        return self
+
+    def output(self) -> Any:
+        self.fitted()
+        if self.make_error is not None:
+            raise self.make_error
+        return self.made
+
+
+def fit_then(record: Fit, instance, fit: Callable[[], Any], make: Callable[[], Any]) -> Fit:
+    """Fill `record` from `fit()` on `instance`, then — if it fitted — from `make()`."""
+    record.params_before = canonical_json(instance.get_params())
+    try:
+        record.returned = fit()
+    except Exception as error:
+        record.fit_error = error
+        return record
+    record.params_after = canonical_json(instance.get_params())
+    try:
+        record.made = make()
+    except Exception as error:
+        record.make_error = error
+    return record
+
+
 class FitCache:
     """The last few fitted instances, so that the checks of one plug-in fit it once.
 

@@ -14,16 +14,17 @@ from typing import Any, Mapping
 import numpy as np
 
 from bench.context import RunContext
-from bench.digest import canonical_json
 from bench.errors import NotFittedError
 from bench.images import ImageSet
 from bench.params import resolve_params
 from bench.tags import Tags
 from bench.testing.base import (
+    Fit,
     FitCache,
     bind,
     check_init_defaults_are_paper_profile,
     check_init_stores_parameters_only,
+    fit_then,
     params_key,
 )
 from bench.testing.tiny import tiny_digits
@@ -32,29 +33,14 @@ FITS = FitCache(size=2)
 
 
 @dataclass
-class GeneratorFit:
-    """What one fit showed: the generator, what `fit` returned, its parameters (canonical
-    JSON) before and after `fit`, and the fakes `sample(n)` made (or the error raised)."""
+class GeneratorFit(Fit):
+    """A `Fit` of a generator: `made` is the fakes `sample(n)` returned."""
 
     generator: Any = None
-    returned: Any = None
-    params_before: str = ""
-    params_after: str = ""
-    fit_error: BaseException | None = None
-    raw_fakes: Any = None
-    sample_error: BaseException | None = None
-
-    def fitted(self) -> "GeneratorFit":
-        if self.fit_error is not None:
-            raise self.fit_error
-        return self
 
     @property
     def fakes(self) -> Any:
-        self.fitted()
-        if self.sample_error is not None:
-            raise self.sample_error
-        return self.raw_fakes
+        return self.output()
 
 
 @dataclass(eq=False)
@@ -81,20 +67,10 @@ class GeneratorCase:
         from bench.seeding import seeded
 
         ctx = replace(self.ctx, seed=seed)
-        record = GeneratorFit(generator=self.build())
-        record.params_before = canonical_json(record.generator.get_params())
+        generator = self.build()
         with seeded(seed, ctx.device):
-            try:
-                record.returned = record.generator.fit(self.images, ctx)
-            except Exception as error:
-                record.fit_error = error
-                return record
-            record.params_after = canonical_json(record.generator.get_params())
-            try:
-                record.raw_fakes = record.generator.sample(self.n, ctx)
-            except Exception as error:
-                record.sample_error = error
-        return record
+            return fit_then(GeneratorFit(generator=generator), generator, lambda: generator.fit(self.images, ctx),
+                            lambda: generator.sample(self.n, ctx))
 
     def fitted(self, seed: int = 0) -> GeneratorFit:
         key = (self.cls, params_key(self.params), seed, self.images, self.n, self.ctx)

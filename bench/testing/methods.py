@@ -14,15 +14,16 @@ from typing import Any, Mapping
 import numpy as np
 
 from bench.context import RunContext
-from bench.digest import canonical_json
 from bench.errors import NotFittedError
 from bench.params import resolve_params
 from bench.tags import Tags
 from bench.testing.base import (
+    Fit,
     FitCache,
     bind,
     check_init_defaults_are_paper_profile,
     check_init_stores_parameters_only,
+    fit_then,
     params_key,
 )
 from bench.testing.tiny import NORMAL, OBVIOUS, TinyData, tiny_digits
@@ -31,30 +32,14 @@ FITS = FitCache(size=2)
 
 
 @dataclass
-class MethodFit:
-    """What one fit showed: the detector, what `fit` returned, the canonical JSON of its
-    parameters before and after `fit`, and the scores of the test images (or the error
-    `fit` or `score` raised, raised again by the checks that need them)."""
+class MethodFit(Fit):
+    """A `Fit` of a detector: `made` is its scores of the test images."""
 
     detector: Any = None
-    returned: Any = None
-    params_before: str = ""
-    params_after: str = ""
-    fit_error: BaseException | None = None
-    raw_scores: Any = None
-    score_error: BaseException | None = None
-
-    def fitted(self) -> "MethodFit":
-        if self.fit_error is not None:
-            raise self.fit_error
-        return self
 
     @property
     def scores(self) -> Any:
-        self.fitted()
-        if self.score_error is not None:
-            raise self.score_error
-        return self.raw_scores
+        return self.output()
 
 
 @dataclass(eq=False)
@@ -79,20 +64,10 @@ class MethodCase:
         from bench.seeding import seed_everything
 
         ctx = replace(self.ctx, seed=seed)
-        record = MethodFit(detector=self.build())
-        record.params_before = canonical_json(record.detector.get_params())
+        detector = self.build()
         seed_everything(seed)
-        try:
-            record.returned = record.detector.fit(self.data.train, ctx)
-        except Exception as error:
-            record.fit_error = error
-            return record
-        record.params_after = canonical_json(record.detector.get_params())
-        try:
-            record.raw_scores = record.detector.score(self.data.test, ctx)
-        except Exception as error:
-            record.score_error = error
-        return record
+        return fit_then(MethodFit(detector=detector), detector, lambda: detector.fit(self.data.train, ctx),
+                        lambda: detector.score(self.data.test, ctx))
 
     def fitted(self, seed: int = 0) -> MethodFit:
         """The shared fit for `seed` (made on first use)."""
