@@ -100,6 +100,8 @@ class AnomalibDetector(BackboneDetector):
 
 
 SMOKE = {"backbone": "resnet18", "weights": RANDOM, "image_size": 32, "resize": 32, "batch_size": 64}
+# anomalib's published configuration of both models: wide ResNet-50-2 (ImageNet) at 256 px
+PAPER = {"backbone": "wide_resnet50_2", "weights": "IMAGENET1K_V1", "image_size": 256, "resize": 256, "batch_size": 32}
 PADIM_FEATURES = {"resnet18": 100, "wide_resnet50_2": 550}  # anomalib's random channel subset by backbone
 
 
@@ -112,10 +114,9 @@ class PaDiM(AnomalibDetector):
     profiles = {
         "smoke": dict(SMOKE),
         # the headline (anomalib README, MVTec image AUROC 0.950): wide ResNet-50-2, 550 channels
-        "paper": {"backbone": "wide_resnet50_2", "weights": "IMAGENET1K_V1", "image_size": 256, "resize": 256, "batch_size": 32},
+        "paper": dict(PAPER),
         # anomalib's default backbone (0.891): `--profile paper-resnet18`
-        "paper-resnet18": {"backbone": "resnet18", "weights": "IMAGENET1K_V1", "image_size": 256, "resize": 256,
-                           "batch_size": 32},
+        "paper-resnet18": {**PAPER, "backbone": "resnet18"},
     }
 
     def __init__(

@@ -35,7 +35,7 @@ from typing import Any
 from bench.backbones import resnet_feature_maps
 from bench.context import no_progress
 from bench.registry import register_method
-from bench.methods.anomalib_models import SMOKE, AnomalibDetector, quiet_unless
+from bench.methods.anomalib_models import PAPER, SMOKE, AnomalibDetector, quiet_unless
 
 GIB = 2**30
 FLOAT_BYTES = 4
@@ -130,7 +130,7 @@ class PatchCore(AnomalibDetector):
     module_class = "anomalib.models.Patchcore"
     profiles = {
         "smoke": dict(SMOKE),
-        "paper": {"backbone": "wide_resnet50_2", "weights": "IMAGENET1K_V1", "image_size": 256, "resize": 256, "batch_size": 32},
+        "paper": dict(PAPER),
     }
 
     def __init__(
